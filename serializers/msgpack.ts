@@ -1,0 +1,20 @@
+/** Placeholder until the msgpack serializer lands. @module */
+import type { DecodedCall, Serializer, SerializerOptions } from "./types.ts";
+/** msgpack serializer. */
+export class MsgpackSerializer implements Serializer {
+  readonly id = 0;
+  readonly name = "msgpack" as const;
+  constructor(_options: SerializerOptions = {}) {}
+  dumps(_value: unknown): Uint8Array {
+    throw new Error("todo");
+  }
+  loads(_data: Uint8Array): unknown {
+    throw new Error("todo");
+  }
+  dumpsCall(): Uint8Array {
+    throw new Error("todo");
+  }
+  loadsCall(_data: Uint8Array): DecodedCall {
+    throw new Error("todo");
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * How Python values live in TypeScript. Every serializer decodes into, and encodes from, this
+ * model; the README has the full table.
+ *
+ * | Python                  | TypeScript                                                    |
+ * | ----------------------- | ------------------------------------------------------------- |
+ * | `None`                  | `null` (`undefined` also encodes as `None`)                   |
+ * | `bool`                  | `boolean`                                                     |
+ * | `int`                   | `number` when it is a safe integer, else `bigint`             |
+ * | `float`                 | `number` (send an integral float as {@linkcode PyFloat})      |
+ * | `complex`               | {@linkcode PyComplex}                                         |
+ * | `str`                   | `string`                                                      |
+ * | `bytes`, `bytearray`    | `Uint8Array`                                                  |
+ * | `list`                  | `Array`                                                       |
+ * | `tuple`                 | {@linkcode PyTuple} (an `Array` subclass)                     |
+ * | `set`                   | `Set`                                                         |
+ * | `frozenset`             | {@linkcode PyFrozenSet} (a `Set` subclass)                    |
+ * | `dict` with `str` keys  | plain object                                                  |
+ * | `dict`, other keys      | `Map`                                                         |
+ *
+ * @module
+ */
+
+/**
+ * A Python tuple: an `Array` that travels as a tuple. `map`, `filter` and friends return plain
+ * arrays.
+ *
+ * @example
+ * ```ts
+ * import { PyTuple, tuple } from "./values.ts";
+ * const t = tuple(1, "a");
+ * console.assert(t instanceof PyTuple && Array.isArray(t) && t.length === 2);
+ * ```
+ */
+export class PyTuple<T = unknown> extends Array<T> {
+  /** Derived arrays (`map`, `slice`, ...) are plain arrays, not tuples. */
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
+
+/**
+ * Makes a {@linkcode PyTuple} of the given items.
+ *
+ * @param items the tuple's elements
+ * @returns a new tuple
+ *
+ * @example
+ * ```ts
+ * import { tuple } from "./values.ts";
+ * const [x, y] = tuple(1, 2);
+ * console.assert(x + y === 3);
+ * ```
+ */
+export function tuple<T>(...items: T[]): PyTuple<T> {
+  const result = new PyTuple<T>();
+  for (const item of items) result.push(item);
+  return result;
+}
+
+/**
+ * A Python frozenset: a `Set` that travels as a frozenset where the serializer has one.
+ *
+ * @example
+ * ```ts
+ * import { PyFrozenSet } from "./values.ts";
+ * const s = new PyFrozenSet([1, 2]);
+ * console.assert(s instanceof Set && s.has(2));
+ * ```
+ */
+export class PyFrozenSet<T = unknown> extends Set<T> {}
+
+/**
+ * A Python complex number.
+ *
+ * @example
+ * ```ts
+ * import { PyComplex } from "./values.ts";
+ * const z = new PyComplex(1, -2);
+ * console.assert(z.real === 1 && z.imag === -2);
+ * ```
+ */
+export class PyComplex {
+  /**
+   * @param real the real part
+   * @param imag the imaginary part
+   */
+  constructor(readonly real: number, readonly imag: number) {}
+}
+
+/**
+ * A number that must travel as a Python float even when it is integral: JavaScript cannot tell
+ * `2.0` from `2`, so plain integral numbers travel as `int`. Decoding never produces this type.
+ *
+ * @example
+ * ```ts
+ * import { PyFloat } from "./values.ts";
+ * const two = new PyFloat(2); // arrives in Python as 2.0
+ * console.assert(two.value === 2);
+ * ```
+ */
+export class PyFloat {
+  /** @param value the number */
+  constructor(readonly value: number) {}
+
+  /** The plain number, so that arithmetic on a PyFloat works. */
+  valueOf(): number {
+    return this.value;
+  }
+}
+
+/**
+ * Symbol of the method by which an object says how it travels: it returns a dict (a plain object
+ * with a `__class__` key, like Pyro5's class-to-dict output). Pyro's own types (URI, proxy) use
+ * it; user classes may too.
+ *
+ * @example
+ * ```ts
+ * import { toPyroDict } from "./values.ts";
+ * class Point {
+ *   constructor(public x: number, public y: number) {}
+ *   [toPyroDict]() {
+ *     return { __class__: "shapes.Point", x: this.x, y: this.y };
+ *   }
+ * }
+ * console.assert(new Point(1, 2)[toPyroDict]().__class__ === "shapes.Point");
+ * ```
+ */
+export const toPyroDict: unique symbol = Symbol.for("pyro-deno.toPyroDict");
+
+/** A Python dict decoded with only string keys. */
+export type PyStringDict = { [key: string]: unknown };
+
+/**
+ * Whether a value is a plain object (a Python dict with string keys), not a class instance.
+ *
+ * @param value anything
+ * @returns true for `{}` literals and null-prototype objects
+ *
+ * @example
+ * ```ts
+ * import { isPlainObject } from "./values.ts";
+ * console.assert(isPlainObject({ a: 1 }) && !isPlainObject(new Map()));
+ * ```
+ */
+export function isPlainObject(value: unknown): value is PyStringDict {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Builds the TypeScript value of a decoded Python dict: a plain object when every key is a
+ * string, else a `Map`. A `"__proto__"` key becomes an own property, never the prototype.
+ *
+ * @param keys the dict's keys, in order
+ * @param values the dict's values, same order
+ * @returns a plain object or a Map
+ *
+ * @example
+ * ```ts
+ * import { makeDict } from "./values.ts";
+ * const d = makeDict(["a"], [1]) as { a: number };
+ * console.assert(d.a === 1);
+ * console.assert(makeDict([1], ["x"]) instanceof Map);
+ * ```
+ */
+export function makeDict(keys: unknown[], values: unknown[]): PyStringDict | Map<unknown, unknown> {
+  let allStrings = true;
+  for (const key of keys) {
+    if (typeof key !== "string") {
+      allStrings = false;
+      break;
+    }
+  }
+  if (allStrings) {
+    const result: PyStringDict = {};
+    for (let i = 0; i < keys.length; i++) setDictItem(result, keys[i] as string, values[i]);
+    return result;
+  }
+  const map = new Map<unknown, unknown>();
+  for (let i = 0; i < keys.length; i++) map.set(keys[i], values[i]);
+  return map;
+}
+
+/**
+ * Sets a key on a plain-object dict safely: `"__proto__"` becomes an own property.
+ *
+ * @param dict the dict being built
+ * @param key its string key
+ * @param value the value
+ *
+ * @example
+ * ```ts
+ * import { setDictItem } from "./values.ts";
+ * const d: Record<string, unknown> = {};
+ * setDictItem(d, "__proto__", 1);
+ * console.assert(Object.getPrototypeOf(d) === Object.prototype && Object.hasOwn(d, "__proto__"));
+ * ```
+ */
+export function setDictItem(dict: PyStringDict, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(dict, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    dict[key] = value;
+  }
+}
+
+/**
+ * Whether a JavaScript number travels as a Python int: a safe integer, not negative zero.
+ *
+ * @param value the number
+ * @returns true when it is sent as `int`
+ *
+ * @example
+ * ```ts
+ * import { isPythonInt } from "./values.ts";
+ * console.assert(isPythonInt(3) && !isPythonInt(3.5) && !isPythonInt(2 ** 60) && !isPythonInt(-0));
+ * ```
+ */
+export function isPythonInt(value: number): boolean {
+  return Number.isSafeInteger(value) && !Object.is(value, -0);
+}
+
+/**
+ * Turns a decoded Python int into its TypeScript value: a number when safe, else a bigint.
+ *
+ * @param value the integer as a bigint
+ * @returns number or bigint
+ *
+ * @example
+ * ```ts
+ * import { fromPythonInt } from "./values.ts";
+ * console.assert(fromPythonInt(5n) === 5 && fromPythonInt(2n ** 70n) === 2n ** 70n);
+ * ```
+ */
+export function fromPythonInt(value: bigint): number | bigint {
+  return value >= -9007199254740991n && value <= 9007199254740991n ? Number(value) : value;
+}
+
+/**
+ * Formats a number as Python's `repr(float)`: shortest round-trip digits, `.0` on integral
+ * values, exponent form below 1e-4 and from 1e16 on (`1e-05`, `1e+16`), `nan`, `inf`, `-inf`.
+ *
+ * @param value the number
+ * @returns Python's text for it
+ *
+ * @example
+ * ```ts
+ * import { pythonFloatRepr } from "./values.ts";
+ * console.assert(pythonFloatRepr(2) === "2.0" && pythonFloatRepr(1e16) === "1e+16");
+ * console.assert(pythonFloatRepr(0.00001) === "1e-05" && pythonFloatRepr(0.5) === "0.5");
+ * ```
+ */
+export function pythonFloatRepr(value: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (value === Infinity) return "inf";
+  if (value === -Infinity) return "-inf";
+  if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
+  const [mantissa, exponentText] = value.toExponential().split("e");
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) {
+    const sign = exponent < 0 ? "-" : "+";
+    const digits = String(Math.abs(exponent)).padStart(2, "0");
+    return `${mantissa}e${sign}${digits}`;
+  }
+  const text = String(value);
+  return text.includes(".") ? text : `${text}.0`;
+}
