@@ -1,0 +1,221 @@
+/**
+ * Configuration like Pyro5's: the same item names and defaults, frozen, passed to the objects that
+ * use them rather than held globally. {@linkcode configFromEnv} reads `PYRO_*` environment
+ * variables the way Pyro5 does (same names, same parsing of numbers, booleans and lists).
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv, DEFAULT_CONFIG } from "./config.ts";
+ * const config = configFromEnv({ PYRO_NS_PORT: "9999" });
+ * console.assert(config.NS_PORT === 9999 && DEFAULT_CONFIG.NS_PORT === 9090);
+ * ```
+ *
+ * @module
+ */
+
+/** Every configuration item, named as in Pyro5 (`Pyro5.config`). Times are in seconds. */
+export interface PyroConfig {
+  /** Host name or address a daemon binds to. */
+  HOST: string;
+  /** Host of the name server. */
+  NS_HOST: string;
+  /** TCP port of the name server. */
+  NS_PORT: number;
+  /** UDP port of the name server's broadcast responder. */
+  NS_BCPORT: number;
+  /** Address the broadcast responder binds to; null for the name server's host. */
+  NS_BCHOST: string | null;
+  /** Seconds between the name server's auto-clean passes; 0 disables it. */
+  NS_AUTOCLEAN: number;
+  /** Seconds a lookup waits for a name to appear; 0 for none. */
+  NS_LOOKUP_DELAY: number;
+  /** Public host of a daemon behind NAT, or null. */
+  NATHOST: string | null;
+  /** Public port of a daemon behind NAT; 0 for the same port. */
+  NATPORT: number;
+  /** zlib-compress message payloads above 100 bytes. */
+  COMPRESSION: boolean;
+  /** Pyro5's server type ("thread" or "multiplex"); the Deno daemon is always event driven. */
+  SERVERTYPE: string;
+  /** Seconds a network operation may take; 0 waits forever. */
+  COMMTIMEOUT: number;
+  /** Seconds between checks of a server loop's shutdown condition. */
+  POLLTIMEOUT: number;
+  /** How many times a proxy retries a call after a connection problem. */
+  MAX_RETRIES: number;
+  /** Set SO_REUSEADDR on server sockets. */
+  SOCK_REUSE: boolean;
+  /** Set TCP_NODELAY on sockets. */
+  SOCK_NODELAY: boolean;
+  /** Include local variables in tracebacks (Python only; kept for compatibility). */
+  DETAILED_TRACEBACK: boolean;
+  /** Most concurrent connections a daemon serves (Pyro5's thread pool size). */
+  THREADPOOL_SIZE: number;
+  /** Least worker threads (Python only; kept for compatibility). */
+  THREADPOOL_SIZE_MIN: number;
+  /** Largest message, in bytes, sent or accepted. */
+  MAX_MESSAGE_SIZE: number;
+  /** Addresses name server broadcasts go to. */
+  BROADCAST_ADDRS: string[];
+  /** 4, 6, or 0 to let the system choose. */
+  PREFER_IP_VERSION: number;
+  /** The serializer proxies use: serpent, json, marshal or msgpack. */
+  SERIALIZER: string;
+  /** Serpent writes bytes as bytes literals instead of base64 dicts. */
+  SERPENT_BYTES_REPR: boolean;
+  /** Stream iterator results item by item. */
+  ITER_STREAMING: boolean;
+  /** Seconds a stream may live; 0 for no limit. */
+  ITER_STREAM_LIFETIME: number;
+  /** Seconds a stream outlives its disconnected client; 0 ends it at once. */
+  ITER_STREAM_LINGER: number;
+  /** Log file (Python only; kept for compatibility). */
+  LOGFILE: string;
+  /** Log level. */
+  LOGLEVEL: string;
+  /** Log every wire message. */
+  LOGWIRE: boolean;
+  /** Use TLS. */
+  SSL: boolean;
+  /** Server certificate file (PEM). */
+  SSL_SERVERCERT: string;
+  /** Server private key file (PEM). */
+  SSL_SERVERKEY: string;
+  /** Server key password (not supported by Deno; must be empty). */
+  SSL_SERVERKEYPASSWD: string;
+  /** Require client certificates. */
+  SSL_REQUIRECLIENTCERT: boolean;
+  /** Client certificate file (PEM). */
+  SSL_CLIENTCERT: string;
+  /** Client private key file (PEM). */
+  SSL_CLIENTKEY: string;
+  /** Client key password (not supported by Deno; must be empty). */
+  SSL_CLIENTKEYPASSWD: string;
+  /** CA certificates file (PEM) to trust. */
+  SSL_CACERTS: string;
+}
+
+/**
+ * Pyro5 5.15's defaults, frozen.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG } from "./config.ts";
+ * console.assert(DEFAULT_CONFIG.SERIALIZER === "serpent" && Object.isFrozen(DEFAULT_CONFIG));
+ * ```
+ */
+export const DEFAULT_CONFIG: Readonly<PyroConfig> = Object.freeze({
+  HOST: "localhost",
+  NS_HOST: "localhost",
+  NS_PORT: 9090,
+  NS_BCPORT: 9091,
+  NS_BCHOST: null,
+  NS_AUTOCLEAN: 0.0,
+  NS_LOOKUP_DELAY: 0.0,
+  NATHOST: null,
+  NATPORT: 0,
+  COMPRESSION: false,
+  SERVERTYPE: "thread",
+  COMMTIMEOUT: 0.0,
+  POLLTIMEOUT: 2.0,
+  MAX_RETRIES: 0,
+  SOCK_REUSE: true,
+  SOCK_NODELAY: false,
+  DETAILED_TRACEBACK: false,
+  THREADPOOL_SIZE: 80,
+  THREADPOOL_SIZE_MIN: 4,
+  MAX_MESSAGE_SIZE: 1024 * 1024 * 1024,
+  BROADCAST_ADDRS: Object.freeze(["<broadcast>", "0.0.0.0"]) as unknown as string[],
+  PREFER_IP_VERSION: 0,
+  SERIALIZER: "serpent",
+  SERPENT_BYTES_REPR: false,
+  ITER_STREAMING: true,
+  ITER_STREAM_LIFETIME: 0.0,
+  ITER_STREAM_LINGER: 30.0,
+  LOGFILE: "",
+  LOGLEVEL: "",
+  LOGWIRE: false,
+  SSL: false,
+  SSL_SERVERCERT: "",
+  SSL_SERVERKEY: "",
+  SSL_SERVERKEYPASSWD: "",
+  SSL_REQUIRECLIENTCERT: false,
+  SSL_CLIENTCERT: "",
+  SSL_CLIENTKEY: "",
+  SSL_CLIENTKEYPASSWD: "",
+  SSL_CACERTS: "",
+});
+
+const ENV_PREFIX = "PYRO_";
+
+function parseEnvValue(item: keyof PyroConfig, text: string): unknown {
+  const current = DEFAULT_CONFIG[item];
+  if (Array.isArray(current)) return text.split(",").map((v) => v.trim());
+  if (typeof current === "boolean") {
+    const lower = text.toLowerCase();
+    if (["0", "off", "no", "false"].includes(lower)) return false;
+    if (["1", "yes", "on", "true"].includes(lower)) return true;
+    throw new RangeError(`Invalid boolean value: ${ENV_PREFIX}${item}=${text}`);
+  }
+  if (typeof current === "number") {
+    const value = Number(text.trim());
+    const isInt = Number.isInteger(current) &&
+      !["NS_AUTOCLEAN", "NS_LOOKUP_DELAY"].includes(item) &&
+      !item.includes("TIMEOUT") && !item.startsWith("ITER_STREAM_");
+    if (text.trim() === "" || Number.isNaN(value) || (isInt && !Number.isInteger(value))) {
+      throw new RangeError(`Invalid Pyro environment config value: ${ENV_PREFIX}${item}=${text}`);
+    }
+    return value;
+  }
+  return text;
+}
+
+/**
+ * Makes a configuration from defaults, then `PYRO_*` environment variables, then overrides.
+ * Like Pyro5, an unknown `PYRO_` variable is an error.
+ *
+ * Needs `--allow-env` when `env` is not given.
+ *
+ * @param env the environment to read; defaults to `Deno.env.toObject()`
+ * @param overrides items that win over both
+ * @returns a frozen configuration
+ * @throws {RangeError} for an unknown item or a value of the wrong type
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv } from "./config.ts";
+ * const config = configFromEnv({ PYRO_COMPRESSION: "yes", PYRO_SERIALIZER: "json" });
+ * console.assert(config.COMPRESSION === true && config.SERIALIZER === "json");
+ * ```
+ */
+export function configFromEnv(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+  overrides: Partial<PyroConfig> = {},
+): Readonly<PyroConfig> {
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || text === undefined) continue;
+    const item = name.slice(ENV_PREFIX.length);
+    if (!(item in DEFAULT_CONFIG)) {
+      throw new RangeError(`Invalid Pyro environment config variable: ${name}`);
+    }
+    config[item] = parseEnvValue(item as keyof PyroConfig, text);
+  }
+  return Object.freeze({ ...config, ...overrides }) as Readonly<PyroConfig>;
+}
+
+/**
+ * Makes a configuration from defaults and overrides only, ignoring the environment.
+ *
+ * @param overrides items to change
+ * @returns a frozen configuration
+ *
+ * @example
+ * ```ts
+ * import { makeConfig } from "./config.ts";
+ * console.assert(makeConfig({ COMMTIMEOUT: 2 }).COMMTIMEOUT === 2);
+ * ```
+ */
+export function makeConfig(overrides: Partial<PyroConfig> = {}): Readonly<PyroConfig> {
+  return Object.freeze({ ...DEFAULT_CONFIG, ...overrides });
+}
