@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { configFromEnv, DEFAULT_CONFIG } from "./config.ts";
  * const config = configFromEnv({ PYRO_NS_PORT: "9999" });
- * console.assert(config.NS_PORT === 9999 && DEFAULT_CONFIG.NS_PORT === 9090);
+ * assert(config.NS_PORT === 9999 && DEFAULT_CONFIG.NS_PORT === 9090);
  * ```
  *
  * @module
@@ -100,8 +101,9 @@ export interface PyroConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { DEFAULT_CONFIG } from "./config.ts";
- * console.assert(DEFAULT_CONFIG.SERIALIZER === "serpent" && Object.isFrozen(DEFAULT_CONFIG));
+ * assert(DEFAULT_CONFIG.SERIALIZER === "serpent" && Object.isFrozen(DEFAULT_CONFIG));
  * ```
  */
 export const DEFAULT_CONFIG: Readonly<PyroConfig> = Object.freeze({
@@ -183,9 +185,10 @@ function parseEnvValue(item: keyof PyroConfig, text: string): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { configFromEnv } from "./config.ts";
  * const config = configFromEnv({ PYRO_COMPRESSION: "yes", PYRO_SERIALIZER: "json" });
- * console.assert(config.COMPRESSION === true && config.SERIALIZER === "json");
+ * assert(config.COMPRESSION === true && config.SERIALIZER === "json");
  * ```
  */
 export function configFromEnv(
@@ -212,8 +215,9 @@ export function configFromEnv(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { makeConfig } from "./config.ts";
- * console.assert(makeConfig({ COMMTIMEOUT: 2 }).COMMTIMEOUT === 2);
+ * assert(makeConfig({ COMMTIMEOUT: 2 }).COMMTIMEOUT === 2);
  * ```
  */
 export function makeConfig(overrides: Partial<PyroConfig> = {}): Readonly<PyroConfig> {

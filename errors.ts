@@ -23,9 +23,10 @@ export interface PyroErrorOptions extends ErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { NamingError, PyroError } from "./errors.ts";
  * const err = new NamingError("unknown name: x");
- * console.assert(err instanceof PyroError && err.pythonClass === "Pyro5.errors.NamingError");
+ * assert(err instanceof PyroError && err.pythonClass === "Pyro5.errors.NamingError");
  * ```
  */
 export class PyroError extends Error {
@@ -59,8 +60,9 @@ export class PyroError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { CommunicationError } from "./errors.ts";
- * console.assert(new CommunicationError("cannot connect").name === "CommunicationError");
+ * assert(new CommunicationError("cannot connect").name === "CommunicationError");
  * ```
  */
 export class CommunicationError extends PyroError {}
@@ -70,8 +72,9 @@ export class CommunicationError extends PyroError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { CommunicationError, ConnectionClosedError } from "./errors.ts";
- * console.assert(new ConnectionClosedError("receiving: connection lost") instanceof CommunicationError);
+ * assert(new ConnectionClosedError("receiving: connection lost") instanceof CommunicationError);
  * ```
  */
 export class ConnectionClosedError extends CommunicationError {}
@@ -81,8 +84,9 @@ export class ConnectionClosedError extends CommunicationError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { TimeoutError } from "./errors.ts";
- * console.assert(new TimeoutError("receiving: timeout").pythonClass === "Pyro5.errors.TimeoutError");
+ * assert(new TimeoutError("receiving: timeout").pythonClass === "Pyro5.errors.TimeoutError");
  * ```
  */
 export class TimeoutError extends CommunicationError {}
@@ -92,8 +96,9 @@ export class TimeoutError extends CommunicationError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ProtocolError } from "./errors.ts";
- * console.assert(new ProtocolError("invalid data").message === "invalid data");
+ * assert(new ProtocolError("invalid data").message === "invalid data");
  * ```
  */
 export class ProtocolError extends CommunicationError {}
@@ -103,8 +108,9 @@ export class ProtocolError extends CommunicationError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MessageTooLargeError, ProtocolError } from "./errors.ts";
- * console.assert(new MessageTooLargeError("message too large") instanceof ProtocolError);
+ * assert(new MessageTooLargeError("message too large") instanceof ProtocolError);
  * ```
  */
 export class MessageTooLargeError extends ProtocolError {}
@@ -114,8 +120,9 @@ export class MessageTooLargeError extends ProtocolError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { NamingError } from "./errors.ts";
- * console.assert(new NamingError("unknown name").name === "NamingError");
+ * assert(new NamingError("unknown name").name === "NamingError");
  * ```
  */
 export class NamingError extends PyroError {}
@@ -125,8 +132,9 @@ export class NamingError extends PyroError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { DaemonError } from "./errors.ts";
- * console.assert(new DaemonError("unknown object").name === "DaemonError");
+ * assert(new DaemonError("unknown object").name === "DaemonError");
  * ```
  */
 export class DaemonError extends PyroError {}
@@ -136,8 +144,9 @@ export class DaemonError extends PyroError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SecurityError } from "./errors.ts";
- * console.assert(new SecurityError("attempt to access private attribute").name === "SecurityError");
+ * assert(new SecurityError("attempt to access private attribute").name === "SecurityError");
  * ```
  */
 export class SecurityError extends PyroError {}
@@ -147,8 +156,9 @@ export class SecurityError extends PyroError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ProtocolError, SerializeError } from "./errors.ts";
- * console.assert(new SerializeError("unsupported serialized class: x.Y") instanceof ProtocolError);
+ * assert(new SerializeError("unsupported serialized class: x.Y") instanceof ProtocolError);
  * ```
  */
 export class SerializeError extends ProtocolError {}
@@ -159,9 +169,10 @@ export class SerializeError extends ProtocolError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { RemoteError } from "./errors.ts";
  * const err = new RemoteError("builtins.ValueError", ["bad value"]);
- * console.assert(err.name === "ValueError" && err.message === "bad value");
+ * assert(err.name === "ValueError" && err.message === "bad value");
  * ```
  */
 export class RemoteError extends Error {
@@ -201,9 +212,10 @@ export class RemoteError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pythonArgsMessage } from "./errors.ts";
- * console.assert(pythonArgsMessage(["oops"]) === "oops");
- * console.assert(pythonArgsMessage(["a", 1]) === "('a', 1)");
+ * assert(pythonArgsMessage(["oops"]) === "oops");
+ * assert(pythonArgsMessage(["a", 1]) === "('a', 1)");
  * ```
  */
 export function pythonArgsMessage(args: unknown[]): string {
@@ -220,8 +232,9 @@ export type PyroErrorClass = new (message?: string, options?: PyroErrorOptions) 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PYRO_ERROR_CLASSES, NamingError } from "./errors.ts";
- * console.assert(PYRO_ERROR_CLASSES.get("NamingError") === NamingError);
+ * assert(PYRO_ERROR_CLASSES.get("NamingError") === NamingError);
  * ```
  */
 export const PYRO_ERROR_CLASSES: ReadonlyMap<string, PyroErrorClass> = new Map<
@@ -246,8 +259,9 @@ export const PYRO_ERROR_CLASSES: ReadonlyMap<string, PyroErrorClass> = new Map<
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pythonClassOf } from "./errors.ts";
- * console.assert(pythonClassOf(new RangeError("x")) === "builtins.ValueError");
+ * assert(pythonClassOf(new RangeError("x")) === "builtins.ValueError");
  * ```
  */
 export function pythonClassOf(error: unknown): string {

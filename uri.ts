@@ -31,10 +31,11 @@ export interface PyroUriOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PyroUri } from "./uri.ts";
  * const uri = new PyroUri("pyro:thing@[::1]:9999");
- * console.assert(uri.host === "::1" && uri.port === 9999);
- * console.assert(uri.toString() === "PYRO:thing@[::1]:9999");
+ * assert(uri.host === "::1" && uri.port === 9999);
+ * assert(uri.toString() === "PYRO:thing@[::1]:9999");
  * ```
  */
 export class PyroUri {
@@ -129,8 +130,9 @@ export class PyroUri {
    *
    * @example
    * ```ts
-   * import { PyroUri } from "./uri.ts";
-   * console.assert(PyroUri.of("obj", "localhost:9090").port === 9090);
+   * import assert from "node:assert";
+import { PyroUri } from "./uri.ts";
+   * assert(PyroUri.of("obj", "localhost:9090").port === 9090);
    * ```
    */
   static of(objectId: string, location: string): PyroUri {
@@ -145,9 +147,10 @@ export class PyroUri {
    *
    * @example
    * ```ts
-   * import { PyroUri } from "./uri.ts";
+   * import assert from "node:assert";
+import { PyroUri } from "./uri.ts";
    * const uri = PyroUri.from("PYRONAME:example.greeting");
-   * console.assert(PyroUri.from(uri) === uri && uri.host === null);
+   * assert(PyroUri.from(uri) === uri && uri.host === null);
    * ```
    */
   static from(uri: string | PyroUri): PyroUri {
@@ -159,8 +162,9 @@ export class PyroUri {
    *
    * @example
    * ```ts
-   * import { PyroUri } from "./uri.ts";
-   * console.assert(new PyroUri("PYRO:x@./u:/tmp/s").location === "./u:/tmp/s");
+   * import assert from "node:assert";
+import { PyroUri } from "./uri.ts";
+   * assert(new PyroUri("PYRO:x@./u:/tmp/s").location === "./u:/tmp/s");
    * ```
    */
   get location(): string | null {

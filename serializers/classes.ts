@@ -65,9 +65,10 @@ type AnyClass = abstract new (...args: any[]) => unknown;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ExceptionWrapper } from "./classes.ts";
  * const wrapped = new ExceptionWrapper(new RangeError("no"));
- * console.assert(wrapped.error.message === "no");
+ * assert(wrapped.error.message === "no");
  * ```
  */
 export class ExceptionWrapper {
@@ -84,9 +85,10 @@ export class ExceptionWrapper {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { errorToDict } from "./classes.ts";
  * const d = errorToDict(new TypeError("bad"));
- * console.assert(d.__class__ === "builtins.TypeError" && d.__exception__ === true);
+ * assert(d.__class__ === "builtins.TypeError" && d.__exception__ === true);
  * ```
  */
 export function errorToDict(error: Error, traceback?: string[]): PyStringDict {
@@ -146,6 +148,7 @@ function proxyStateFrom(state: unknown): ProxyState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ClassRegistry } from "./classes.ts";
  * class Point {
  *   constructor(public x: number, public y: number) {}
@@ -154,7 +157,7 @@ function proxyStateFrom(state: unknown): ProxyState {
  *   .registerClassToDict(Point, (p) => ({ __class__: "shapes.Point", x: p.x, y: p.y }))
  *   .registerDictToClass("shapes.Point", (_, d) => new Point(d.x as number, d.y as number));
  * const back = classes.fromDict(classes.toDict(new Point(1, 2))) as Point;
- * console.assert(back instanceof Point && back.y === 2);
+ * assert(back instanceof Point && back.y === 2);
  * ```
  */
 export class ClassRegistry {

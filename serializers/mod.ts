@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { createSerializer, tuple } from "./mod.ts";
  * const serpent = createSerializer("serpent");
  * const back = serpent.loads(serpent.dumps(tuple(1, "two")));
- * console.assert(Array.isArray(back) && back[1] === "two");
+ * assert(Array.isArray(back) && back[1] === "two");
  * ```
  *
  * @module
@@ -32,8 +33,9 @@ export type SerializerName = Serializer["name"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SERIALIZER_IDS } from "./mod.ts";
- * console.assert(SERIALIZER_IDS.msgpack === 4);
+ * assert(SERIALIZER_IDS.msgpack === 4);
  * ```
  */
 export const SERIALIZER_IDS: Readonly<Record<SerializerName, number>> = Object.freeze({
@@ -60,8 +62,9 @@ const NAMES_BY_ID: Readonly<Record<number, SerializerName>> = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { createSerializer } from "./mod.ts";
- * console.assert(createSerializer(4).name === "msgpack");
+ * assert(createSerializer(4).name === "msgpack");
  * ```
  */
 export function createSerializer(

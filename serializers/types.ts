@@ -47,9 +47,10 @@ export const DEFAULT_MAX_DEPTH = 1000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { createSerializer } from "./mod.ts";
  * const json = createSerializer("json");
- * console.assert(json.id === 3 && json.name === "json");
+ * assert(json.id === 3 && json.name === "json");
  * ```
  */
 export interface Serializer {

@@ -27,9 +27,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PyTuple, tuple } from "./values.ts";
- * const t = tuple(1, "a");
- * console.assert(t instanceof PyTuple && Array.isArray(t) && t.length === 2);
+ * const t = tuple<unknown>(1, "a");
+ * assert(t instanceof PyTuple && Array.isArray(t) && t.length === 2);
  * ```
  */
 export class PyTuple<T = unknown> extends Array<T> {
@@ -47,9 +48,10 @@ export class PyTuple<T = unknown> extends Array<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tuple } from "./values.ts";
  * const [x, y] = tuple(1, 2);
- * console.assert(x + y === 3);
+ * assert(x + y === 3);
  * ```
  */
 export function tuple<T>(...items: T[]): PyTuple<T> {
@@ -63,9 +65,10 @@ export function tuple<T>(...items: T[]): PyTuple<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PyFrozenSet } from "./values.ts";
  * const s = new PyFrozenSet([1, 2]);
- * console.assert(s instanceof Set && s.has(2));
+ * assert(s instanceof Set && s.has(2));
  * ```
  */
 export class PyFrozenSet<T = unknown> extends Set<T> {}
@@ -75,9 +78,10 @@ export class PyFrozenSet<T = unknown> extends Set<T> {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PyComplex } from "./values.ts";
  * const z = new PyComplex(1, -2);
- * console.assert(z.real === 1 && z.imag === -2);
+ * assert(z.real === 1 && z.imag === -2);
  * ```
  */
 export class PyComplex {
@@ -94,9 +98,10 @@ export class PyComplex {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PyFloat } from "./values.ts";
  * const two = new PyFloat(2); // arrives in Python as 2.0
- * console.assert(two.value === 2);
+ * assert(two.value === 2);
  * ```
  */
 export class PyFloat {
@@ -116,6 +121,7 @@ export class PyFloat {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { toPyroDict } from "./values.ts";
  * class Point {
  *   constructor(public x: number, public y: number) {}
@@ -123,7 +129,7 @@ export class PyFloat {
  *     return { __class__: "shapes.Point", x: this.x, y: this.y };
  *   }
  * }
- * console.assert(new Point(1, 2)[toPyroDict]().__class__ === "shapes.Point");
+ * assert(new Point(1, 2)[toPyroDict]().__class__ === "shapes.Point");
  * ```
  */
 export const toPyroDict: unique symbol = Symbol.for("pyro-deno.toPyroDict");
@@ -139,8 +145,9 @@ export type PyStringDict = { [key: string]: unknown };
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { isPlainObject } from "./values.ts";
- * console.assert(isPlainObject({ a: 1 }) && !isPlainObject(new Map()));
+ * assert(isPlainObject({ a: 1 }) && !isPlainObject(new Map()));
  * ```
  */
 export function isPlainObject(value: unknown): value is PyStringDict {
@@ -159,10 +166,11 @@ export function isPlainObject(value: unknown): value is PyStringDict {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { makeDict } from "./values.ts";
  * const d = makeDict(["a"], [1]) as { a: number };
- * console.assert(d.a === 1);
- * console.assert(makeDict([1], ["x"]) instanceof Map);
+ * assert(d.a === 1);
+ * assert(makeDict([1], ["x"]) instanceof Map);
  * ```
  */
 export function makeDict(keys: unknown[], values: unknown[]): PyStringDict | Map<unknown, unknown> {
@@ -192,10 +200,11 @@ export function makeDict(keys: unknown[], values: unknown[]): PyStringDict | Map
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { setDictItem } from "./values.ts";
  * const d: Record<string, unknown> = {};
  * setDictItem(d, "__proto__", 1);
- * console.assert(Object.getPrototypeOf(d) === Object.prototype && Object.hasOwn(d, "__proto__"));
+ * assert(Object.getPrototypeOf(d) === Object.prototype && Object.hasOwn(d, "__proto__"));
  * ```
  */
 export function setDictItem(dict: PyStringDict, key: string, value: unknown): void {
@@ -219,8 +228,9 @@ export function setDictItem(dict: PyStringDict, key: string, value: unknown): vo
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { isPythonInt } from "./values.ts";
- * console.assert(isPythonInt(3) && !isPythonInt(3.5) && !isPythonInt(2 ** 60) && !isPythonInt(-0));
+ * assert(isPythonInt(3) && !isPythonInt(3.5) && !isPythonInt(2 ** 60) && !isPythonInt(-0));
  * ```
  */
 export function isPythonInt(value: number): boolean {
@@ -235,8 +245,9 @@ export function isPythonInt(value: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fromPythonInt } from "./values.ts";
- * console.assert(fromPythonInt(5n) === 5 && fromPythonInt(2n ** 70n) === 2n ** 70n);
+ * assert(fromPythonInt(5n) === 5 && fromPythonInt(2n ** 70n) === 2n ** 70n);
  * ```
  */
 export function fromPythonInt(value: bigint): number | bigint {
@@ -252,9 +263,10 @@ export function fromPythonInt(value: bigint): number | bigint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pythonFloatRepr } from "./values.ts";
- * console.assert(pythonFloatRepr(2) === "2.0" && pythonFloatRepr(1e16) === "1e+16");
- * console.assert(pythonFloatRepr(0.00001) === "1e-05" && pythonFloatRepr(0.5) === "0.5");
+ * assert(pythonFloatRepr(2) === "2.0" && pythonFloatRepr(1e16) === "1e+16");
+ * assert(pythonFloatRepr(0.00001) === "1e-05" && pythonFloatRepr(0.5) === "0.5");
  * ```
  */
 export function pythonFloatRepr(value: number): string {
