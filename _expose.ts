@@ -1,0 +1,502 @@
+/**
+ * Which members of an object a daemon lets remote callers use: the `expose`, `oneway`,
+ * `callback` and `behavior` decorators, {@linkcode exposeObject} for plain objects, and the
+ * metadata (`methods`, `oneway`, `attrs`) a daemon derives from them, as Pyro5's
+ * `_get_exposed_members` does. Internal: `server.ts` re-exports the public part.
+ *
+ * @module
+ */
+
+/** Marks a function (method, getter, setter) as remotely exposed. */
+const EXPOSED: unique symbol = Symbol.for("pyro-deno.exposed");
+/** Marks a method as oneway. */
+const ONEWAY: unique symbol = Symbol.for("pyro-deno.oneway");
+/** Marks a method as a callback. */
+const CALLBACK: unique symbol = Symbol.for("pyro-deno.callback");
+/** Holds a class's instancing behavior. */
+const INSTANCING: unique symbol = Symbol.for("pyro-deno.instancing");
+/** Holds the exposure spec given to {@linkcode exposeObject}. */
+const EXPOSURE: unique symbol = Symbol.for("pyro-deno.exposure");
+
+type Marked = { [EXPOSED]?: boolean; [ONEWAY]?: boolean; [CALLBACK]?: boolean };
+
+// Pyro5's `_private_dunder_methods`: dunder names that stay private, plus JavaScript's own.
+const PRIVATE_DUNDERS: ReadonlySet<string> = new Set([
+  "__init__",
+  "__init_subclass__",
+  "__class__",
+  "__module__",
+  "__weakref__",
+  "__call__",
+  "__new__",
+  "__del__",
+  "__repr__",
+  "__str__",
+  "__format__",
+  "__nonzero__",
+  "__bool__",
+  "__coerce__",
+  "__cmp__",
+  "__eq__",
+  "__ne__",
+  "__hash__",
+  "__ge__",
+  "__gt__",
+  "__le__",
+  "__lt__",
+  "__dir__",
+  "__enter__",
+  "__exit__",
+  "__copy__",
+  "__deepcopy__",
+  "__sizeof__",
+  "__getattr__",
+  "__setattr__",
+  "__hasattr__",
+  "__getattribute__",
+  "__delattr__",
+  "__instancecheck__",
+  "__subclasscheck__",
+  "__getinitargs__",
+  "__getnewargs__",
+  "__getstate__",
+  "__setstate__",
+  "__reduce__",
+  "__reduce_ex__",
+  "__subclasshook__",
+  "__proto__",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+]);
+
+/**
+ * Whether a member name is private, by Pyro5's rule: it starts with `_`, unless it is a dunder
+ * name (`__x__`, longer than 4 characters) that is not one of Python's special ones.
+ *
+ * @param name the member name
+ * @returns true when remote callers may never use it
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { isPrivateAttribute } from "./_expose.ts";
+ * assert(isPrivateAttribute("_secret") && !isPrivateAttribute("__dunder__"));
+ * assert(isPrivateAttribute("__init__") && !isPrivateAttribute("echo"));
+ * ```
+ */
+export function isPrivateAttribute(name: string): boolean {
+  if (PRIVATE_DUNDERS.has(name)) return true;
+  if (!name.startsWith("_")) return false;
+  return !(name.length > 4 && name.startsWith("__") && name.endsWith("__"));
+}
+
+function checkName(name: string | symbol, isPrivate: boolean, isStatic: boolean): void {
+  if (typeof name === "symbol" || isPrivate || isPrivateAttribute(name)) {
+    throw new TypeError("Exposing private names (starting with _) is not allowed");
+  }
+  if (isStatic) throw new TypeError(`Cannot expose static member: ${name}`);
+}
+
+function mark(fn: unknown, symbol: symbol): void {
+  if (typeof fn === "function") (fn as unknown as Record<symbol, boolean>)[symbol] = true;
+}
+
+/**
+ * Exposes members for remote calls, as Pyro5's `@expose`. A standard (TC39) decorator for:
+ * - a class: every public method, getter, setter and `accessor` declared in it;
+ * - a method; a getter or setter (a remote attribute); an `accessor` field (a remote attribute);
+ * - a field holding a function (exposed as a method of each instance).
+ *
+ * Names starting with `_` (except dunder names like `__len__`), `#private` and static members
+ * cannot be exposed.
+ *
+ * @param value the decorated class or member
+ * @param context the decorator context
+ * @returns nothing, or the field initializer for a field
+ * @throws {TypeError} for private or static members, or a field that does not hold a function
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { expose, getExposedMembers } from "./_expose.ts";
+ * class Thermostat {
+ *   #celsius = 20;
+ *   @expose
+ *   get celsius(): number {
+ *     return this.#celsius;
+ *   }
+ *   @expose
+ *   warmer(): void {
+ *     this.#celsius++;
+ *   }
+ *   notExposed(): void {}
+ * }
+ * const meta = getExposedMembers(new Thermostat());
+ * assert(meta.methods.has("warmer") && meta.attrs.has("celsius"));
+ * assert(!meta.methods.has("notExposed"));
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function expose(value: any, context: DecoratorContext): any {
+  switch (context.kind) {
+    case "class": {
+      const proto = (value as { prototype: object }).prototype;
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        if (name === "constructor" || isPrivateAttribute(name)) continue;
+        const desc = Object.getOwnPropertyDescriptor(proto, name)!;
+        mark(desc.value, EXPOSED);
+        mark(desc.get, EXPOSED);
+        mark(desc.set, EXPOSED);
+      }
+      return;
+    }
+    case "method":
+    case "getter":
+    case "setter":
+      checkName(context.name, context.private, context.static);
+      mark(value, EXPOSED);
+      return;
+    case "accessor":
+      checkName(context.name, context.private, context.static);
+      mark(value.get, EXPOSED);
+      mark(value.set, EXPOSED);
+      return;
+    case "field": {
+      checkName(context.name, context.private, context.static);
+      const name = String(context.name);
+      return (initial: unknown) => {
+        if (typeof initial !== "function") {
+          throw new TypeError(
+            `@expose on field ${name} needs a function value; use an accessor for an attribute`,
+          );
+        }
+        mark(initial, EXPOSED);
+        return initial;
+      };
+    }
+  }
+}
+
+/**
+ * Marks a method as oneway (Pyro5's `@oneway`): callers do not wait for it, and the daemon runs
+ * it detached from later calls of the same connection. Implies {@linkcode expose}.
+ *
+ * @param value the method
+ * @param context the method decorator context
+ * @throws {TypeError} when used on something other than a public method
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { getExposedMembers, oneway } from "./_expose.ts";
+ * class Logger {
+ *   @oneway
+ *   log(_line: string): void {}
+ * }
+ * assert(getExposedMembers(new Logger()).oneway.has("log"));
+ * ```
+ */
+export function oneway(
+  value: (...args: never[]) => unknown,
+  context: ClassMethodDecoratorContext,
+): void {
+  if (context.kind !== "method") throw new TypeError("@oneway can only decorate a method");
+  checkName(context.name, context.private, context.static);
+  mark(value, EXPOSED);
+  mark(value, ONEWAY);
+}
+
+/**
+ * Marks a method as a callback (Pyro5's `@callback`): when it throws, the error goes back to the
+ * caller as usual and is also reported on this side (the daemon's `onError`), and the daemon
+ * closes that connection, as Pyro5 does. Does not expose the method by itself.
+ *
+ * @param value the method
+ * @param context the method decorator context
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { callback, expose, isCallback } from "./_expose.ts";
+ * class Listener {
+ *   @expose
+ *   @callback
+ *   done(): void {}
+ * }
+ * assert(isCallback(Listener.prototype.done));
+ * ```
+ */
+export function callback(
+  value: (...args: never[]) => unknown,
+  context: ClassMethodDecoratorContext,
+): void {
+  if (context.kind !== "method") throw new TypeError("@callback can only decorate a method");
+  mark(value, CALLBACK);
+}
+
+/**
+ * Whether a function carries the {@linkcode callback} mark.
+ *
+ * @param fn a method
+ * @returns true for a callback
+ */
+export function isCallback(fn: unknown): boolean {
+  return typeof fn === "function" && (fn as Marked)[CALLBACK] === true;
+}
+
+/** How a daemon makes instances of a registered class (Pyro5's instance modes). */
+export type InstanceMode = "single" | "session" | "percall";
+
+/** Options of the {@linkcode behavior} decorator. */
+export interface BehaviorOptions {
+  /**
+   * `session`: one instance per client connection; `single`: one per daemon; `percall`: a new
+   * one for every call.
+   * @default {"session"}
+   */
+  instanceMode?: InstanceMode;
+  /**
+   * Makes an instance; called with the class. By default `new cls()`.
+   * @default {undefined}
+   */
+  instanceCreator?: (cls: new () => object) => object;
+}
+
+/** The instancing of a registered class. */
+export interface Instancing {
+  /** The instance mode. */
+  instanceMode: InstanceMode;
+  /** The instance creator, if any. */
+  instanceCreator?: (cls: new () => object) => object;
+}
+
+/**
+ * Sets how a daemon instantiates a registered class (Pyro5's `@behavior`).
+ *
+ * @param options instance mode and creator
+ * @returns the class decorator
+ * @throws {RangeError} for an unknown instance mode
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { behavior, expose, getInstancing } from "./_expose.ts";
+ * @behavior({ instanceMode: "percall" })
+ * @expose
+ * class Worker {
+ *   work(): number {
+ *     return 1;
+ *   }
+ * }
+ * assert(getInstancing(Worker).instanceMode === "percall");
+ * ```
+ */
+export function behavior(
+  options: BehaviorOptions = {},
+): (value: abstract new (...args: never[]) => unknown, context: ClassDecoratorContext) => void {
+  const instanceMode = options.instanceMode ?? "session";
+  if (!["single", "session", "percall"].includes(instanceMode)) {
+    throw new RangeError(`Invalid instance mode: ${instanceMode}`);
+  }
+  if (options.instanceCreator !== undefined && typeof options.instanceCreator !== "function") {
+    throw new TypeError("instanceCreator must be a function");
+  }
+  const instancing: Instancing = { instanceMode, instanceCreator: options.instanceCreator };
+  return (value, context) => {
+    if (context.kind !== "class") throw new TypeError("@behavior can only decorate a class");
+    Object.defineProperty(value, INSTANCING, { value: instancing, configurable: true });
+  };
+}
+
+/**
+ * The instancing of a class: what {@linkcode behavior} set, else `session` mode.
+ *
+ * @param cls the class
+ * @returns its instancing
+ */
+export function getInstancing(cls: object): Instancing {
+  return (cls as { [INSTANCING]?: Instancing })[INSTANCING] ?? { instanceMode: "session" };
+}
+
+/** What {@linkcode exposeObject} exposes. */
+export interface ExposeObjectOptions {
+  /**
+   * Names of the methods to expose.
+   * @default {every public function-valued property}
+   */
+  methods?: readonly string[];
+  /**
+   * Names of oneway methods (exposed too).
+   * @default {[]}
+   */
+  oneway?: readonly string[];
+  /**
+   * Names of remote attributes: accessors, or data properties read and written directly.
+   * @default {every public getter/setter property}
+   */
+  attributes?: readonly string[];
+}
+
+/**
+ * Exposes members of an object without decorators, e.g. a plain object literal. Without lists,
+ * every public function-valued property is a method and every public getter/setter an attribute
+ * (data properties are exposed only when listed in `attributes`).
+ *
+ * @param target the object to register later
+ * @param options which methods, oneway methods and attributes
+ * @returns the same object
+ * @throws {TypeError} for a private name in a list
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { exposeObject, getExposedMembers } from "./_expose.ts";
+ * const calc = exposeObject({ add: (a: number, b: number) => a + b, total: 0 }, {
+ *   attributes: ["total"],
+ * });
+ * const meta = getExposedMembers(calc);
+ * assert(meta.methods.has("add") && meta.attrs.has("total"));
+ * ```
+ */
+export function exposeObject<T extends object>(target: T, options: ExposeObjectOptions = {}): T {
+  for (const list of [options.methods, options.oneway, options.attributes]) {
+    for (const name of list ?? []) {
+      if (isPrivateAttribute(name)) {
+        throw new TypeError(`Exposing private names (starting with _) is not allowed: ${name}`);
+      }
+    }
+  }
+  Object.defineProperty(target, EXPOSURE, {
+    value: Object.freeze({ ...options }),
+    configurable: true,
+  });
+  return target;
+}
+
+/** Pyro5's object metadata: exposed method names, oneway method names, attribute names. */
+export interface ExposedMembers {
+  /** Exposed method names. */
+  methods: Set<string>;
+  /** Oneway method names (a subset of `methods`). */
+  oneway: Set<string>;
+  /** Remote attribute names. */
+  attrs: Set<string>;
+}
+
+/** Metadata plus how each attribute may be used; what a daemon keeps per registered object. */
+export interface ExposedInfo extends ExposedMembers {
+  /** Attributes that can be read. */
+  readable: Set<string>;
+  /** Attributes that can be written. */
+  writable: Set<string>;
+}
+
+function findDescriptor(obj: object, name: string): PropertyDescriptor | undefined {
+  for (let o: object | null = obj; o !== null; o = Object.getPrototypeOf(o)) {
+    const desc = Object.getOwnPropertyDescriptor(o, name);
+    if (desc) return desc;
+  }
+  return undefined;
+}
+
+/**
+ * Works out what an object exposes, walking its own properties and its prototype chain (not
+ * `Object.prototype`): decorated members, or what {@linkcode exposeObject} said. A class (for
+ * instance-mode registration) is read through its prototype.
+ *
+ * @param target an object or a class
+ * @returns the exposed methods, oneway methods and attributes, with attribute access modes
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { expose, getExposedMembers } from "./_expose.ts";
+ * @expose
+ * class Echo {
+ *   echo(x: unknown): unknown {
+ *     return x;
+ *   }
+ *   _hidden(): void {}
+ * }
+ * assert([...getExposedMembers(Echo).methods].join() === "echo");
+ * ```
+ */
+export function getExposedMembers(target: object): ExposedInfo {
+  const start = typeof target === "function" && "prototype" in target
+    ? (target as { prototype: object }).prototype
+    : target;
+  const info: ExposedInfo = {
+    methods: new Set(),
+    oneway: new Set(),
+    attrs: new Set(),
+    readable: new Set(),
+    writable: new Set(),
+  };
+  const spec = (start as { [EXPOSURE]?: ExposeObjectOptions })[EXPOSURE];
+  if (spec) {
+    exposedBySpec(start, spec, info);
+    return info;
+  }
+  const seen = new Set<string>();
+  for (
+    let o: object | null = start;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o)
+  ) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (name === "constructor" || isPrivateAttribute(name)) continue;
+      const desc = Object.getOwnPropertyDescriptor(o, name)!;
+      if (desc.get || desc.set) {
+        const exposed = (desc.get as Marked | undefined)?.[EXPOSED] ||
+          (desc.set as Marked | undefined)?.[EXPOSED];
+        if (exposed) addAttribute(info, name, desc);
+      } else if (typeof desc.value === "function" && (desc.value as Marked)[EXPOSED]) {
+        info.methods.add(name);
+        if ((desc.value as Marked)[ONEWAY]) info.oneway.add(name);
+      }
+    }
+  }
+  return info;
+}
+
+function addAttribute(info: ExposedInfo, name: string, desc: PropertyDescriptor): void {
+  info.attrs.add(name);
+  if (desc.get || "value" in desc) info.readable.add(name);
+  if (desc.set || desc.writable) info.writable.add(name);
+}
+
+function exposedBySpec(obj: object, spec: ExposeObjectOptions, info: ExposedInfo): void {
+  const seen = new Set<string>();
+  const listed = spec.methods ? new Set(spec.methods) : null;
+  const attributes = spec.attributes ? new Set(spec.attributes) : null;
+  for (const name of spec.oneway ?? []) {
+    info.methods.add(name);
+    info.oneway.add(name);
+  }
+  for (const name of listed ?? []) info.methods.add(name);
+  for (const name of attributes ?? []) {
+    addAttribute(info, name, findDescriptor(obj, name) ?? { value: undefined, writable: true });
+  }
+  if (listed && attributes) return;
+  for (
+    let o: object | null = obj;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o)
+  ) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (name === "constructor" || isPrivateAttribute(name)) continue;
+      const desc = Object.getOwnPropertyDescriptor(o, name)!;
+      if (desc.get || desc.set) {
+        if (!attributes) addAttribute(info, name, desc);
+      } else if (typeof desc.value === "function" && !listed) {
+        info.methods.add(name);
+      }
+    }
+  }
+}

@@ -1,0 +1,1039 @@
+/**
+ * The client side: {@linkcode PyroProxy} calls a remote object as if it were local, over Pyro5's
+ * wire protocol, against a Python Pyro5 daemon or ours.
+ *
+ * - `await proxy.method(a, b)` calls a remote method; `await proxy.attribute` reads a remote
+ *   attribute; `await proxy._pyroSetAttr("attribute", value)` writes one.
+ * - Keyword arguments: pass {@linkcode kwargs}`({ name: value })` as the last argument.
+ * - Oneway methods (per the remote metadata) resolve as soon as the call is sent.
+ * - A method returning an iterator or generator gives an `AsyncIterable` that fetches items on
+ *   demand ({@linkcode StreamResult}).
+ * - `proxy._pyroBatch()` collects calls and sends them in one message.
+ * - Concurrent calls from many tasks share the one connection, pipelined and matched by
+ *   sequence number.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { PyroProxy } from "./client.ts";
+ * import { Daemon, exposeObject } from "./server.ts";
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(exposeObject({ add: (a: number, b: number) => a + b }), "calc");
+ * await using calc = new PyroProxy(uri);
+ * assert(await calc.add(1, 2) === 3);
+ * ```
+ *
+ * @module
+ */
+import { DEFAULT_CONFIG, type PyroConfig } from "./config.ts";
+import {
+  CommunicationError,
+  ConnectionClosedError,
+  ProtocolError,
+  PyroError,
+  RemoteError,
+  SerializeError,
+  TimeoutError,
+} from "./errors.ts";
+import { MessageConnection } from "./protocol/connection.ts";
+import {
+  encodeMessage,
+  type Message,
+  MessageFlags,
+  type MessageOptions,
+  MessageType,
+} from "./protocol/message.ts";
+import {
+  ClassRegistry,
+  createSerializer,
+  ExceptionWrapper,
+  type ProxyState,
+  type PyStringDict,
+  type Serializer,
+  type SerializerName,
+  toPyroDict,
+  tuple,
+} from "./serializers/mod.ts";
+import { resolve } from "./locate.ts";
+import { PyroUri } from "./uri.ts";
+
+// Name server lookups live in locate.ts (which uses PyroProxy); they are part of the client API.
+export { locateNS, type LocateOptions, resolve, type ResolveOptions } from "./locate.ts";
+
+const { CONNECT, CONNECT_OK, CONNECT_FAIL, INVOKE, RESULT } = MessageType;
+const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT } = MessageFlags;
+const DAEMON_NAME = "Pyro.Daemon";
+const NO_KWARGS: Readonly<PyStringDict> = Object.freeze({});
+const INSPECT = Symbol.for("Deno.customInspect");
+
+/**
+ * Keyword arguments for a remote call: pass `kwargs({...})` as the last argument.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { kwargs, Kwargs } from "./client.ts";
+ * assert(kwargs({ sep: "," }) instanceof Kwargs);
+ * ```
+ */
+export class Kwargs {
+  /**
+   * Wraps keyword arguments; see {@linkcode kwargs}.
+   *
+   * @param values the keyword arguments
+   */
+  constructor(readonly values: Readonly<PyStringDict>) {}
+}
+
+/**
+ * Wraps keyword arguments for a remote call (Python's `f(x, key=value)` is
+ * `proxy.f(x, kwargs({ key: value }))`).
+ *
+ * @param values the keyword arguments
+ * @returns the wrapper
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { kwargs } from "./client.ts";
+ * assert(kwargs({ a: 1 }).values.a === 1);
+ * ```
+ */
+export function kwargs(values: Readonly<PyStringDict>): Kwargs {
+  return new Kwargs(values);
+}
+
+/** Options of a {@linkcode PyroProxy}. */
+export interface ProxyOptions {
+  /**
+   * Serializer name.
+   * @default {config.SERIALIZER} ("serpent")
+   */
+  serializer?: SerializerName;
+  /**
+   * Seconds a connect or a call may take (Pyro5's COMMTIMEOUT); 0 waits forever.
+   * @default {config.COMMTIMEOUT}
+   */
+  timeout?: number;
+  /**
+   * Data sent with the connect handshake.
+   * @default {"hello"}
+   */
+  handshake?: unknown;
+  /**
+   * Configuration: SERIALIZER, COMMTIMEOUT, MAX_RETRIES, COMPRESSION, MAX_MESSAGE_SIZE,
+   * SERPENT_BYTES_REPR are used.
+   * @default {DEFAULT_CONFIG}
+   */
+  config?: Readonly<PyroConfig>;
+  /**
+   * Retries of a method call after a lost connection or a timeout.
+   * @default {config.MAX_RETRIES}
+   */
+  maxRetries?: number;
+  /**
+   * Class conversions; the proxy adds a hook that makes received proxies into PyroProxy objects.
+   * @default {new ClassRegistry()}
+   */
+  classes?: ClassRegistry;
+  /**
+   * Checks the daemon's handshake response (Pyro5's `_pyroValidateHandshake`); throw to refuse.
+   * @default {undefined}
+   */
+  validateHandshake?: (response: unknown) => void | Promise<void>;
+  /**
+   * Annotations to send with every message (Pyro5's `current_context.annotations`).
+   * @default {undefined}
+   */
+  annotations?: () => Map<string, Uint8Array> | undefined;
+  /**
+   * Metadata already known (Pyro5's `known_metadata`): method, oneway and attribute names.
+   * The connect handshake still updates it.
+   * @default {undefined}
+   */
+  metadata?: { methods?: Iterable<string>; oneway?: Iterable<string>; attrs?: Iterable<string> };
+}
+
+interface Pending {
+  resolve: (message: Message) => void;
+  reject: (error: unknown) => void;
+}
+
+/** One connection of a proxy, with its pipelined calls. */
+class Channel {
+  readonly pending: Map<number, Pending> = new Map();
+  reading = false;
+  constructor(
+    readonly connection: MessageConnection,
+    readonly conn: Deno.Conn,
+    /** The object id calls go to: the one of the resolved PYRO URI. */
+    readonly objectId: string,
+  ) {}
+}
+
+function attributeError(message: string): RemoteError {
+  return new RemoteError("builtins.AttributeError", [message]);
+}
+
+function connectLocation(uri: PyroUri): string {
+  return uri.sockname ?? `('${uri.host}', ${uri.port})`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isStopIteration(error: unknown): boolean {
+  return error instanceof RemoteError &&
+    (error.pythonClass === "builtins.StopIteration" ||
+      error.pythonClass === "builtins.GeneratorExit");
+}
+
+function toNames(value: unknown): Set<string> {
+  if (value !== null && typeof value === "object" && Symbol.iterator in value) {
+    return new Set([...(value as Iterable<unknown>)].map(String));
+  }
+  return new Set();
+}
+
+/** A remote member as the proxy's type sees it: anything (a method, an awaitable attribute). */
+// deno-lint-ignore no-explicit-any
+export type RemoteMember = any;
+
+/**
+ * A proxy for a remote Pyro object. The constructor returns a JavaScript `Proxy`, so any member
+ * name that is not one of the proxy's own (`_pyro...`, `toString`, `then`...) is remote:
+ * `await proxy.echo(1)` calls the method `echo`, `await proxy.verbose` reads the attribute
+ * `verbose`. Write attributes with `await proxy._pyroSetAttr(name, value)` (a plain assignment
+ * cannot be awaited, so it is refused). `then` is never remote: awaiting a proxy gives the proxy.
+ *
+ * The proxy connects on first use (connect handshake with metadata, as Pyro5), and reconnects on
+ * the next use after a release, a lost connection or a timeout. `using` and `await using`
+ * release the connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { PyroProxy } from "./client.ts";
+ * import { Daemon, expose } from "./server.ts";
+ * class Account {
+ *   #balance = 0;
+ *   @expose
+ *   accessor owner = "nobody";
+ *   @expose
+ *   deposit(amount: number): number {
+ *     return this.#balance += amount;
+ *   }
+ * }
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(new Account(), "account");
+ * await using account = new PyroProxy(uri, { serializer: "json" });
+ * assert(await account.deposit(5) === 5);
+ * await account._pyroSetAttr("owner", "me");
+ * assert(await account.owner === "me");
+ * ```
+ */
+export class PyroProxy implements AsyncDisposable, Disposable {
+  /** Any other member is remote: a method to call or an attribute to await. */
+  [member: string]: RemoteMember;
+
+  #uri: PyroUri;
+  #config: Readonly<PyroConfig>;
+  #options: ProxyOptions;
+  #serializerName: SerializerName | null;
+  #serializer: Serializer | null = null;
+  #classes: ClassRegistry;
+  #channel: Channel | null = null;
+  #connecting: Promise<Channel> | null = null;
+  #seq = 0;
+  #timeout: number;
+  #handshake: unknown;
+  #maxRetries: number;
+  #methods = new Set<string>();
+  #attrs = new Set<string>();
+  #oneway = new Set<string>();
+  #memberCache = new Map<string, unknown>();
+  #boundCache = new Map<PropertyKey, unknown>();
+  #noAnnotations = new Map<string, Uint8Array>();
+  #messageOptions: MessageOptions;
+  /** Correlation id (16 bytes) sent with every message, or null. */
+  _pyroCorrelationId: Uint8Array | null = null;
+  /** Annotations of the last response received. */
+  _pyroResponseAnnotations: Map<string, Uint8Array> = new Map();
+
+  /**
+   * @param uri the object's URI (PYRO:, or PYRONAME:/PYROMETA: resolved through the name server)
+   * @param options serializer, timeout, handshake, configuration, hooks
+   * @throws {PyroError} for an invalid URI
+   * @throws {RangeError} for an unknown serializer
+   */
+  constructor(uri: string | PyroUri, options: ProxyOptions = {}) {
+    this.#uri = PyroUri.from(uri);
+    this.#config = options.config ?? DEFAULT_CONFIG;
+    this.#options = options;
+    const name = options.serializer ?? null;
+    if (!["serpent", "marshal", "json", "msgpack"].includes(name ?? this.#config.SERIALIZER)) {
+      throw new RangeError(`Unknown serializer configured: ${name ?? this.#config.SERIALIZER}`);
+    }
+    this.#serializerName = name;
+    this.#timeout = options.timeout ?? this.#config.COMMTIMEOUT;
+    this.#handshake = options.handshake ?? "hello";
+    this.#maxRetries = options.maxRetries ?? this.#config.MAX_RETRIES;
+    this.#messageOptions = {
+      compress: this.#config.COMPRESSION,
+      maxMessageSize: this.#config.MAX_MESSAGE_SIZE,
+    };
+    const config = this.#config;
+    this.#classes = (options.classes ?? new ClassRegistry()).with({
+      makeProxy: (state) => PyroProxy.fromState(state, { config }),
+    });
+    if (options.metadata) this.#setMetadata(options.metadata);
+    return new Proxy(this, PyroProxy.#handler);
+  }
+
+  /**
+   * Makes a proxy from Pyro5's serialized proxy state (URI, metadata, handshake, serializer).
+   *
+   * @param state the state
+   * @param options further options
+   * @returns the proxy, with the metadata already known
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { PyroProxy } from "./client.ts";
+   * import { PyroUri } from "./uri.ts";
+   * const proxy = PyroProxy.fromState({
+   *   uri: new PyroUri("PYRO:x@localhost:1"), oneway: [], methods: ["m"], attrs: [],
+   *   handshake: "hello", serializer: null,
+   * });
+   * assert(proxy._pyroMethods.has("m"));
+   * ```
+   */
+  static fromState(state: ProxyState, options: ProxyOptions = {}): PyroProxy {
+    const serializer = state.serializer as SerializerName | null;
+    const proxy = new PyroProxy(state.uri, {
+      ...options,
+      handshake: state.handshake,
+      serializer: serializer ?? options.serializer,
+      metadata: { methods: state.methods, oneway: state.oneway, attrs: state.attrs },
+    });
+    return proxy;
+  }
+
+  static #handler: ProxyHandler<PyroProxy> = {
+    get(target, name) {
+      if (name in target) {
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== "function" || name === "constructor") return value;
+        let bound = target.#boundCache.get(name);
+        if (bound === undefined) {
+          bound = (value as (...args: unknown[]) => unknown).bind(target);
+          target.#boundCache.set(name, bound);
+        }
+        return bound;
+      }
+      if (typeof name === "symbol" || name === "then") return undefined;
+      return target.#member(name);
+    },
+    set(target, name, value) {
+      if (name in target || typeof name === "symbol") {
+        return Reflect.set(target, name, value, target);
+      }
+      throw new TypeError(
+        `Cannot set remote attribute '${name}' with an assignment: ` +
+          `use await proxy._pyroSetAttr("${name}", value)`,
+      );
+    },
+  };
+
+  /** The remote member for a name: a method function, an attribute read, or a deferred one. */
+  #member(name: string): unknown {
+    if (this.#attrs.has(name)) return this._pyroGetAttr(name);
+    let member = this.#memberCache.get(name);
+    if (member !== undefined) return member;
+    if (this.#methods.has(name)) {
+      member = (...args: unknown[]) => this.#callWithRetries(name, args);
+      this.#memberCache.set(name, member);
+      return member;
+    }
+    if (this.#methods.size > 0 || this.#attrs.size > 0) {
+      // Known metadata without this name: Pyro5 refuses it locally.
+      return () => Promise.reject(this.#noSuchMember(name));
+    }
+    // Metadata not known yet: a function that is also awaitable, resolved after connecting.
+    const deferred = (...args: unknown[]) =>
+      this.#ensureMetadata().then(() => {
+        if (this.#methods.has(name)) return this.#callWithRetries(name, args);
+        throw this.#noSuchMember(name);
+      });
+    (deferred as unknown as PromiseLike<unknown>).then = (onFulfilled, onRejected) =>
+      this.#ensureMetadata().then(() => {
+        if (this.#attrs.has(name)) return this._pyroGetAttr(name);
+        if (this.#methods.has(name)) return this.#member(name);
+        throw this.#noSuchMember(name);
+      }).then(onFulfilled, onRejected);
+    return deferred;
+  }
+
+  #noSuchMember(name: string): RemoteError {
+    return attributeError(
+      `remote object '${this.#uri}' has no exposed attribute or method '${name}'`,
+    );
+  }
+
+  async #ensureMetadata(): Promise<void> {
+    if (this.#methods.size === 0 && this.#attrs.size === 0) await this._pyroGetMetadata();
+  }
+
+  // ---- Pyro5's proxy members ----
+
+  /** The URI of the remote object (after `_pyroBind()`, the resolved PYRO URI). */
+  get _pyroUri(): PyroUri {
+    return this.#uri;
+  }
+
+  /** Names of the remote methods (from the metadata). */
+  get _pyroMethods(): Set<string> {
+    return this.#methods;
+  }
+
+  /** Names of the remote attributes (from the metadata). */
+  get _pyroAttrs(): Set<string> {
+    return this.#attrs;
+  }
+
+  /** Names of the remote oneway methods (from the metadata). */
+  get _pyroOneway(): Set<string> {
+    return this.#oneway;
+  }
+
+  /** Seconds a connect or call may take; 0 waits forever. */
+  get _pyroTimeout(): number {
+    return this.#timeout;
+  }
+
+  set _pyroTimeout(seconds: number) {
+    this.#timeout = seconds ?? 0;
+  }
+
+  /** The data sent in the connect handshake. */
+  get _pyroHandshake(): unknown {
+    return this.#handshake;
+  }
+
+  set _pyroHandshake(data: unknown) {
+    this.#handshake = data;
+  }
+
+  /** Retries of a method call after a lost connection or a timeout. */
+  get _pyroMaxRetries(): number {
+    return this.#maxRetries;
+  }
+
+  set _pyroMaxRetries(retries: number) {
+    this.#maxRetries = retries;
+  }
+
+  /** The serializer name set for this proxy, or null for the configured one. */
+  get _pyroSerializer(): SerializerName | null {
+    return this.#serializerName;
+  }
+
+  set _pyroSerializer(name: SerializerName | null) {
+    this.#serializerName = name;
+    this.#serializer = null;
+  }
+
+  /** The last sequence number used. */
+  get _pyroSeq(): number {
+    return this.#seq;
+  }
+
+  /** The local address of the connection, or null when not connected. */
+  get _pyroLocalSocket(): Deno.Addr | null {
+    return this.#channel?.conn.localAddr ?? null;
+  }
+
+  /** Whether the proxy has an open connection. */
+  get _pyroConnected(): boolean {
+    return this.#channel !== null && !this.#channel.connection.closed;
+  }
+
+  /**
+   * Connects now, if not connected yet, and replaces a PYRONAME/PYROMETA URI by the PYRO URI it
+   * resolves to.
+   *
+   * @returns true when a new connection was made
+   * @throws {CommunicationError} when connecting fails or is refused
+   */
+  async _pyroBind(): Promise<boolean> {
+    if (this.#channel) return false;
+    await this.#connect(true);
+    return true;
+  }
+
+  /** Closes the connection (if any); the next call reconnects. */
+  _pyroRelease(): void {
+    const channel = this.#channel;
+    this.#channel = null;
+    channel?.connection.close();
+  }
+
+  /**
+   * Releases the connection and connects again, retrying every 2 seconds.
+   *
+   * @param tries how many attempts
+   * @throws {ConnectionClosedError} when every attempt failed
+   */
+  async _pyroReconnect(tries = 100000000): Promise<void> {
+    this._pyroRelease();
+    while (tries > 0) {
+      try {
+        await this.#connect(false);
+        return;
+      } catch (error) {
+        if (!(error instanceof CommunicationError)) throw error;
+        tries--;
+        if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    }
+    throw new ConnectionClosedError("failed to reconnect");
+  }
+
+  /**
+   * Fetches the remote object's metadata, connecting if needed (the connect handshake carries
+   * it), or takes it as given.
+   *
+   * @param objectId the object id; by default the proxy's
+   * @param knownMetadata metadata to use instead of asking
+   */
+  async _pyroGetMetadata(objectId?: string, knownMetadata?: unknown): Promise<void> {
+    if (!this.#channel && !knownMetadata) {
+      await this.#connect(false);
+      if (this.#methods.size > 0 || this.#attrs.size > 0) return;
+    }
+    const metadata = knownMetadata ??
+      await this._pyroInvoke(
+        "get_metadata",
+        [objectId ?? this.#channel?.objectId ?? this.#uri.object],
+        NO_KWARGS,
+        0,
+        DAEMON_NAME,
+      );
+    this.#processMetadata(metadata);
+  }
+
+  /**
+   * Reads a remote attribute.
+   *
+   * @param name the attribute name
+   * @returns its value
+   */
+  _pyroGetAttr(name: string): Promise<unknown> {
+    return this._pyroInvoke("__getattr__", [name], NO_KWARGS);
+  }
+
+  /**
+   * Writes a remote attribute (what Python does with `proxy.name = value`).
+   *
+   * @param name the attribute name
+   * @param value the new value
+   * @throws {RemoteError} `AttributeError` when the object has no such exposed attribute
+   */
+  async _pyroSetAttr(name: string, value: unknown): Promise<void> {
+    await this.#ensureMetadata();
+    if (!this.#attrs.has(name)) {
+      throw attributeError(`remote object '${this.#uri}' has no exposed attribute '${name}'`);
+    }
+    await this._pyroInvoke("__setattr__", [name, value], NO_KWARGS);
+  }
+
+  /**
+   * Starts a batch: calls on the returned object are collected, and calling it sends them in one
+   * message (see {@linkcode BatchProxy}).
+   *
+   * @returns the batch proxy
+   */
+  _pyroBatch(): BatchProxy {
+    return createBatchProxy(this);
+  }
+
+  /**
+   * Sends collected batch calls (Pyro5's `_pyroInvokeBatch`).
+   *
+   * @param calls `(method, args, kwargs)` tuples
+   * @param oneway do not wait for the results
+   * @returns the results, with errors as ExceptionWrapper objects; undefined for oneway
+   */
+  _pyroInvokeBatch(calls: readonly unknown[], oneway = false): Promise<unknown> {
+    return this._pyroInvoke("<batch>", calls, NO_KWARGS, BATCH | (oneway ? ONEWAY : 0));
+  }
+
+  /**
+   * Performs one remote call (Pyro5's `_pyroInvoke`): connects if needed, sends, and waits for
+   * the reply unless the call is oneway. Used for method names that are the proxy's own.
+   *
+   * @param method the method name (or `__getattr__`, `__setattr__`, `<batch>`)
+   * @param args positional arguments
+   * @param kwargsDict keyword arguments
+   * @param flags extra message flags (ONEWAY, BATCH)
+   * @param objectId another object id of the same daemon (e.g. `Pyro.Daemon`)
+   * @returns the result; a {@linkcode StreamResult} for an iterator result
+   * @throws the remote error, rebuilt locally, with `remoteTraceback`
+   * @throws {CommunicationError} for connection problems; {@linkcode TimeoutError} on timeout
+   */
+  async _pyroInvoke(
+    method: string,
+    args: readonly unknown[],
+    kwargsDict: Readonly<PyStringDict> = NO_KWARGS,
+    flags = 0,
+    objectId?: string,
+  ): Promise<unknown> {
+    let channel = this.#channel;
+    if (channel === null || channel.connection.closed) channel = await this.#connect(false);
+    const serializer = this.#serializerInUse();
+    const data = serializer.dumpsCall(objectId ?? channel.objectId, method, args, kwargsDict);
+    if (this.#oneway.has(method)) flags |= ONEWAY;
+    const seq = (this.#seq + 1) & 0xffff;
+    this.#seq = seq;
+    const message: Message = {
+      type: INVOKE,
+      flags,
+      seq,
+      serializerId: serializer.id,
+      data,
+      annotations: this.#options.annotations?.() ?? this.#noAnnotations,
+      correlationId: this._pyroCorrelationId,
+    };
+    // Encoding first: a message that is too large fails this call only, like Pyro5.
+    const bytes = encodeMessage(message, this.#messageOptions);
+    if (flags & ONEWAY) {
+      try {
+        await channel.connection.sendBytes(bytes);
+      } catch (error) {
+        this.#fail(channel, error);
+        throw error;
+      }
+      return undefined;
+    }
+    if (channel.pending.has(seq)) throw new ProtocolError("too many concurrent calls on one proxy");
+    const reply = new Promise<Message>((resolve, reject) => {
+      channel.pending.set(seq, { resolve, reject });
+    });
+    channel.connection.sendBytes(bytes).catch((error) => this.#fail(channel, error));
+    if (!channel.reading) this.#pump(channel);
+    return this.#decodeReply(await reply, serializer);
+  }
+
+  #callWithRetries(method: string, args: unknown[]): Promise<unknown> {
+    let kwargsDict = NO_KWARGS;
+    const last = args[args.length - 1];
+    if (last instanceof Kwargs) {
+      kwargsDict = last.values;
+      args = args.slice(0, -1);
+    }
+    const first = this._pyroInvoke(method, args, kwargsDict);
+    if (this.#maxRetries <= 0) return first;
+    return first.catch(async (error) => {
+      for (let attempt = 1;; attempt++) {
+        if (
+          !(error instanceof ConnectionClosedError || error instanceof TimeoutError) ||
+          attempt > this.#maxRetries
+        ) throw error;
+        try {
+          return await this._pyroInvoke(method, args, kwargsDict);
+        } catch (next) {
+          error = next;
+        }
+      }
+    });
+  }
+
+  /** Reads replies while calls are pending on this channel; one reader per channel. */
+  async #pump(channel: Channel): Promise<void> {
+    channel.reading = true;
+    try {
+      while (channel.pending.size > 0) {
+        const message = await channel.connection.receive(
+          this.#timeout > 0 ? this.#timeout * 1000 : 0,
+        );
+        const pending = channel.pending.get(message.seq);
+        if (pending === undefined || message.type !== RESULT) {
+          throw new ProtocolError(
+            message.type !== RESULT
+              ? `invalid msg type ${message.type} received (expected: 5)`
+              : `invoke: reply sequence out of sync, got ${message.seq}`,
+          );
+        }
+        channel.pending.delete(message.seq);
+        pending.resolve(message);
+      }
+    } catch (error) {
+      this.#fail(channel, error);
+    } finally {
+      channel.reading = false;
+    }
+  }
+
+  /** A connection problem: close the channel, fail all its calls, let the next call reconnect. */
+  #fail(channel: Channel, error: unknown): void {
+    if (this.#channel === channel) this.#channel = null;
+    channel.connection.close();
+    const failure = error instanceof PyroError
+      ? error
+      : new ConnectionClosedError(`connection lost: ${errorText(error)}`, { cause: error });
+    for (const pending of channel.pending.values()) pending.reject(failure);
+    channel.pending.clear();
+  }
+
+  #decodeReply(message: Message, serializer: Serializer): unknown {
+    if (message.serializerId !== serializer.id) {
+      throw new SerializeError(`invalid serializer in response: ${message.serializerId}`);
+    }
+    if (message.annotations.size > 0) this._pyroResponseAnnotations = message.annotations;
+    const data = serializer.loads(message.data);
+    if (message.flags & ITEM_STREAM_RESULT) {
+      const id = message.annotations.get("STRM");
+      const streamId = id ? new TextDecoder().decode(id) : "";
+      if (!streamId) {
+        throw new ProtocolError(
+          "result of call is an iterator, but the server is not configured to allow streaming",
+        );
+      }
+      return new StreamResult(this, streamId);
+    }
+    if (message.flags & EXCEPTION) {
+      throw data instanceof Error ? data : new PyroError(`remote error: ${String(data)}`);
+    }
+    return data;
+  }
+
+  #serializerInUse(): Serializer {
+    return this.#serializer ??= createSerializer(
+      this.#serializerName ?? this.#config.SERIALIZER as SerializerName,
+      {
+        classes: this.#classes,
+        serpentBytesRepr: this.#config.SERPENT_BYTES_REPR,
+      },
+    );
+  }
+
+  #connect(replaceUri: boolean): Promise<Channel> {
+    this.#connecting ??= this.#createConnection(replaceUri).finally(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+
+  async #createConnection(replaceUri: boolean): Promise<Channel> {
+    const uri = await resolve(this.#uri, { config: this.#config });
+    const location = connectLocation(uri);
+    const timeoutMs = this.#timeout > 0 ? this.#timeout * 1000 : 0;
+    let conn: Deno.Conn;
+    const abort = new AbortController();
+    const timer = timeoutMs > 0 ? setTimeout(() => abort.abort(), timeoutMs) : undefined;
+    try {
+      conn = uri.sockname
+        ? await Deno.connect({ transport: "unix", path: uri.sockname })
+        : await Deno.connect({ hostname: uri.host!, port: uri.port!, signal: abort.signal });
+    } catch (error) {
+      const reason = abort.signal.aborted ? "timed out" : errorText(error);
+      throw new CommunicationError(`cannot connect to ${location}: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+    // Pipelined calls must not wait for Nagle's algorithm.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    const connection = new MessageConnection(conn, this.#messageOptions);
+    const serializer = this.#serializerInUse();
+    let reply: Message;
+    try {
+      await connection.send({
+        type: CONNECT,
+        flags: 0,
+        seq: this.#seq,
+        serializerId: serializer.id,
+        data: serializer.dumps({ handshake: this.#handshake, object: uri.object }),
+        annotations: this.#options.annotations?.() ?? this.#noAnnotations,
+        correlationId: this._pyroCorrelationId,
+      });
+      reply = await connection.receive(timeoutMs);
+    } catch (error) {
+      connection.close();
+      if (error instanceof CommunicationError) throw error;
+      throw new CommunicationError(`cannot connect to ${location}: ${errorText(error)}`, {
+        cause: error,
+      });
+    }
+    let response: unknown = "?";
+    try {
+      if (reply.data.length > 0) {
+        const replySerializer = reply.serializerId === serializer.id
+          ? serializer
+          : createSerializer(reply.serializerId, { classes: this.#classes });
+        response = replySerializer.loads(reply.data);
+      }
+      if (reply.type === CONNECT_FAIL) {
+        throw new CommunicationError(`connection to ${location} rejected: ${response}`);
+      }
+      if (reply.type !== CONNECT_OK) {
+        throw new ProtocolError(
+          `cannot connect to ${location}: invalid msg type ${reply.type} received`,
+        );
+      }
+      const body = response as { meta?: unknown; handshake?: unknown } | null;
+      this.#processMetadata(body?.meta);
+      if (this.#options.validateHandshake) await this.#options.validateHandshake(body?.handshake);
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+    if (reply.annotations.size > 0) this._pyroResponseAnnotations = reply.annotations;
+    const channel = new Channel(connection, conn, uri.object);
+    this.#channel = channel;
+    if (replaceUri) this.#uri = uri;
+    if (this.#methods.size === 0 && this.#attrs.size === 0) {
+      await this._pyroGetMetadata(uri.object);
+    }
+    return channel;
+  }
+
+  #processMetadata(metadata: unknown): void {
+    if (!metadata || typeof metadata !== "object") return;
+    const meta = metadata as { methods?: unknown; oneway?: unknown; attrs?: unknown };
+    this.#setMetadata(meta);
+    if (this.#methods.size === 0 && this.#attrs.size === 0) {
+      throw new PyroError(
+        "remote object doesn't expose any methods or attributes. " +
+          "Did you forget setting @expose on them?",
+      );
+    }
+  }
+
+  #setMetadata(meta: { methods?: unknown; oneway?: unknown; attrs?: unknown }): void {
+    this.#oneway = toNames(meta.oneway);
+    this.#methods = toNames(meta.methods);
+    this.#attrs = toNames(meta.attrs);
+    this.#memberCache.clear();
+  }
+
+  /** Releases the connection (for `using`). */
+  [Symbol.dispose](): void {
+    this._pyroRelease();
+  }
+
+  /** Releases the connection (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this._pyroRelease();
+    return Promise.resolve();
+  }
+
+  /** How the proxy travels: Pyro5's `Pyro5.client.Proxy` class dict with its state. */
+  [toPyroDict](): PyStringDict {
+    return {
+      __class__: "Pyro5.client.Proxy",
+      state: tuple<unknown>(
+        this.#uri.toString(),
+        tuple(...this.#oneway),
+        tuple(...this.#methods),
+        tuple(...this.#attrs),
+        this.#handshake,
+        this.#serializerName,
+      ),
+    };
+  }
+
+  /** A short description, like Pyro5's proxy repr. */
+  toString(): string {
+    return `<PyroProxy; ${this._pyroConnected ? "connected" : "not connected"}; for ${this.#uri}>`;
+  }
+
+  /** JSON form: the URI text. */
+  toJSON(): string {
+    return this.#uri.toString();
+  }
+
+  /** For Deno's console: the description. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * The results of a batch, in call order, as Pyro5 gives them: iterating raises the error of
+ * the call that failed (which ended the batch).
+ *
+ * @param results the raw results
+ * @returns a generator of the results
+ */
+function* batchResults(results: unknown[]): Generator<unknown, void, undefined> {
+  for (const result of results) {
+    if (result instanceof ExceptionWrapper) throw result.error;
+    yield result;
+  }
+}
+
+/** Options of a batch execution. */
+export interface BatchCallOptions {
+  /**
+   * Send the batch as a oneway call: nothing comes back.
+   * @default {false}
+   */
+  oneway?: boolean;
+}
+
+/**
+ * A batch of calls (Pyro5's `BatchProxy`): calling a method on it records the call; calling the
+ * batch itself sends all recorded calls in one message and returns their results as a
+ * generator (an error of a call is thrown when the iteration reaches it, and ended the batch).
+ * With `{ oneway: true }` nothing is returned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { PyroProxy } from "./client.ts";
+ * import { Daemon, exposeObject } from "./server.ts";
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(exposeObject({ double: (x: number) => 2 * x }), "math");
+ * await using math = new PyroProxy(uri);
+ * const batch = math._pyroBatch();
+ * for (let i = 0; i < 3; i++) batch.double(i);
+ * assert([...await batch()].join() === "0,2,4");
+ * ```
+ */
+export interface BatchProxy {
+  /** Sends the recorded calls and returns their results. */
+  (options?: { oneway?: false }): Promise<Generator<unknown, void, undefined>>;
+  /** Sends the recorded calls as a oneway batch. */
+  (options: { oneway: true }): Promise<undefined>;
+  /** Sends the recorded calls. */
+  (options?: BatchCallOptions): Promise<Generator<unknown, void, undefined> | undefined>;
+  /** The calls recorded so far, as `(method, args, kwargs)` tuples. */
+  readonly _pyroCalls: readonly unknown[];
+  /** Any other member records a call of that method. */
+  [method: string]: RemoteMember;
+}
+
+function createBatchProxy(proxy: PyroProxy): BatchProxy {
+  let calls: unknown[] = [];
+  const execute = async (options: BatchCallOptions = {}) => {
+    const sending = calls;
+    calls = [];
+    const results = await proxy._pyroInvokeBatch(sending, options.oneway ?? false);
+    if (options.oneway) return undefined;
+    if (!Array.isArray(results)) throw new ProtocolError("batch result is not a list");
+    return batchResults(results);
+  };
+  return new Proxy(execute, {
+    get(_target, name) {
+      if (name === "_pyroCalls") return calls;
+      if (typeof name === "symbol" || name === "then") return undefined;
+      return (...args: unknown[]) => {
+        let kwargsDict: Readonly<PyStringDict> = NO_KWARGS;
+        const last = args[args.length - 1];
+        if (last instanceof Kwargs) {
+          kwargsDict = last.values;
+          args = args.slice(0, -1);
+        }
+        calls.push(tuple<unknown>(name, tuple(...args), kwargsDict));
+      };
+    },
+  }) as unknown as BatchProxy;
+}
+
+/**
+ * The result of a remote call that returned an iterator (Pyro5's item streaming): an async
+ * iterator that fetches each item from the daemon on demand. Stopping early (`break`, or
+ * `return()`) closes the remote stream.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { PyroProxy, StreamResult } from "./client.ts";
+ * import { Daemon, exposeObject } from "./server.ts";
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(exposeObject({
+ *   *count(n: number) {
+ *     for (let i = 0; i < n; i++) yield i;
+ *   },
+ * }), "counter");
+ * await using counter = new PyroProxy(uri);
+ * const stream = await counter.count(3);
+ * assert(stream instanceof StreamResult);
+ * const items: number[] = [];
+ * for await (const item of stream) items.push(item as number);
+ * assert(items.join() === "0,1,2");
+ * ```
+ */
+export class StreamResult implements AsyncIterableIterator<unknown> {
+  /** The daemon's id of the stream. */
+  readonly streamId: string;
+  #proxy: PyroProxy | null;
+
+  /**
+   * @param proxy the proxy whose connection carries the stream
+   * @param streamId the stream id
+   */
+  constructor(proxy: PyroProxy, streamId: string) {
+    this.#proxy = proxy;
+    this.streamId = streamId;
+  }
+
+  /**
+   * Fetches the next item.
+   *
+   * @returns the next iterator result
+   * @throws {ConnectionClosedError} when the proxy's connection was closed
+   */
+  async next(): Promise<IteratorResult<unknown>> {
+    const proxy = this.#proxy;
+    if (proxy === null) return { done: true, value: undefined };
+    if (!proxy._pyroConnected) {
+      this.#proxy = null;
+      throw new ConnectionClosedError("the proxy for this stream result has been closed");
+    }
+    try {
+      const value = await proxy._pyroInvoke(
+        "get_next_stream_item",
+        [this.streamId],
+        NO_KWARGS,
+        0,
+        DAEMON_NAME,
+      );
+      return { done: false, value };
+    } catch (error) {
+      this.#proxy = null; // the daemon ended the stream
+      if (isStopIteration(error)) return { done: true, value: undefined };
+      throw error;
+    }
+  }
+
+  /**
+   * Stops early: closes the remote stream (a oneway call).
+   *
+   * @returns a finished iterator result
+   */
+  async return(): Promise<IteratorResult<unknown>> {
+    const proxy = this.#proxy;
+    this.#proxy = null;
+    if (proxy?._pyroConnected) {
+      try {
+        await proxy._pyroInvoke("close_stream", [this.streamId], NO_KWARGS, ONEWAY, DAEMON_NAME);
+      } catch {
+        // the connection is gone; the daemon drops the stream itself
+      }
+    }
+    return { done: true, value: undefined };
+  }
+
+  /** Same as {@linkcode StreamResult.return} (Pyro5's `close()`). */
+  async close(): Promise<void> {
+    await this.return();
+  }
+
+  /** This object is its own async iterator. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
+    return this;
+  }
+}

@@ -1,0 +1,1112 @@
+/**
+ * The Pyro daemon: it listens on a TCP or Unix domain socket, accepts Pyro5 clients (Python's or
+ * ours), and runs their calls on the objects registered with it, exactly as Python Pyro5 5.15's
+ * `Daemon` does on the wire: the connect handshake with metadata, method calls, remote
+ * attributes, oneway calls, batches, item streaming and the built-in `Pyro.Daemon` object.
+ *
+ * The daemon serves from construction; `await daemon.closed` waits until it is closed. Each
+ * connection has one read loop and runs its calls in order (oneway calls run detached), many
+ * connections run concurrently, and a failing connection never disturbs the others. Methods may
+ * be sync or async; a sync method that blocks the event loop blocks every connection.
+ *
+ * What remote callers may use is declared with {@linkcode expose} (class, method, getter/setter,
+ * `accessor`), {@linkcode oneway}, or {@linkcode exposeObject} for plain objects; names starting
+ * with `_` stay private (dunder names like `__len__` excepted). Remote attributes are exposed
+ * accessors; Pyro5's `__getattr__`/`__setattr__` calls read and write them. Keyword arguments of
+ * a Python caller arrive as one extra, last argument: a plain object. A method returning an
+ * iterator or generator (sync or async) is streamed item by item (Pyro5's ITER_STREAMING).
+ * Inside a method, {@linkcode currentContext} gives the client connection, annotations and
+ * correlation id of the call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { Daemon, expose } from "./server.ts";
+ * import { PyroProxy } from "./client.ts";
+ *
+ * @expose
+ * class Greeter {
+ *   greet(name: string): string {
+ *     return `Hello, ${name}`;
+ *   }
+ * }
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+ * const uri = daemon.register(new Greeter(), "example.greeter");
+ * await using greeter = new PyroProxy(uri, { serializer: "msgpack" });
+ * assert(await greeter.greet("you") === "Hello, you");
+ * ```
+ *
+ * @module
+ */
+import {
+  expose,
+  type ExposedInfo,
+  type ExposedMembers,
+  getExposedMembers,
+  getInstancing,
+  type Instancing,
+  isCallback,
+  isPrivateAttribute,
+} from "./_expose.ts";
+import { CallContext, ClientConnection, currentContext, runInContext } from "./_call_context.ts";
+import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
+import { formatTraceback } from "./_traceback.ts";
+import { PyroProxy } from "./client.ts";
+import { DEFAULT_CONFIG, type PyroConfig } from "./config.ts";
+import {
+  CommunicationError,
+  DaemonError,
+  ProtocolError,
+  PyroError,
+  RemoteError,
+  SecurityError,
+  SerializeError,
+} from "./errors.ts";
+import { MessageConnection } from "./protocol/connection.ts";
+import { type Message, MessageFlags, MessageType } from "./protocol/message.ts";
+import {
+  ClassRegistry,
+  createSerializer,
+  type DecodedCall,
+  errorToDict,
+  isPlainObject,
+  type PyStringDict,
+  type Serializer,
+  tuple,
+} from "./serializers/mod.ts";
+import { PyroUri } from "./uri.ts";
+
+export {
+  behavior,
+  type BehaviorOptions,
+  callback,
+  expose,
+  type ExposedInfo,
+  type ExposedMembers,
+  exposeObject,
+  type ExposeObjectOptions,
+  getExposedMembers,
+  type InstanceMode,
+  isPrivateAttribute,
+  oneway,
+} from "./_expose.ts";
+export { formatTraceback, type TracebackOptions } from "./_traceback.ts";
+export { CallContext, ClientConnection, currentContext, type Resource } from "./_call_context.ts";
+
+/** Object id of the daemon's own built-in object (Pyro5's `core.DAEMON_NAME`). */
+export const DAEMON_NAME = "Pyro.Daemon";
+
+const { CONNECT, CONNECT_OK, CONNECT_FAIL, INVOKE, RESULT, PING } = MessageType;
+const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT } = MessageFlags;
+const MARSHAL_ID = 2;
+const CLOSE_WAIT_MS = 5000;
+const NO_FREE_WORKERS = "no free workers, increase server threadpool size";
+const PONG = new TextEncoder().encode("pong");
+const TRACEBACK_OPTIONS = Object.freeze({ skipFiles: Object.freeze([import.meta.url]) });
+
+/** What a daemon tells its `onError` hook about a failed call. */
+export interface CallErrorInfo {
+  /** The object id the call was for. */
+  objectId: string;
+  /** The method name. */
+  method: string;
+  /** The client connection. */
+  client: ClientConnection;
+  /** True when the method is a `@callback` (the daemon then also closes the connection). */
+  callback: boolean;
+}
+
+/** Options of a {@linkcode Daemon}. */
+export interface DaemonOptions {
+  /**
+   * Host name or address to bind to (an IPv6 address without brackets).
+   * @default {config.HOST} ("localhost")
+   */
+  host?: string;
+  /**
+   * TCP port; 0 picks a free one.
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Path of a Unix domain socket to listen on instead of TCP (removed again on close).
+   * @default {undefined}
+   */
+  unixSocket?: string;
+  /**
+   * Public host name behind NAT, used in the URIs the daemon hands out.
+   * @default {config.NATHOST}
+   */
+  natHost?: string | null;
+  /**
+   * Public port behind NAT; 0 for the port the daemon listens on.
+   * @default {config.NATPORT}
+   */
+  natPort?: number;
+  /**
+   * Configuration: COMMTIMEOUT, MAX_MESSAGE_SIZE, COMPRESSION, THREADPOOL_SIZE, ITER_*,
+   * HOST, NATHOST/NATPORT, SERPENT_BYTES_REPR, POLLTIMEOUT are used.
+   * @default {DEFAULT_CONFIG}
+   */
+  config?: Readonly<PyroConfig>;
+  /**
+   * Most connections served at once; more are refused with Pyro5's "no free workers" error.
+   * @default {config.THREADPOOL_SIZE} (80)
+   */
+  maxConnections?: number;
+  /**
+   * Class conversions for the serializers. The daemon adds its own hooks: registered objects go
+   * out as proxies, received proxies become {@linkcode PyroProxy} objects.
+   * @default {new ClassRegistry()}
+   */
+  classes?: ClassRegistry;
+  /**
+   * Checks a new connection's handshake data (Pyro5's `validateHandshake`): returns the response
+   * data, or throws to refuse the connection (the error message goes to the client).
+   * @default {() => "hello"}
+   */
+  validateHandshake?: (client: ClientConnection, data: unknown) => unknown;
+  /**
+   * Annotations to add to every response (Pyro5's `Daemon.annotations()`).
+   * @default {undefined}
+   */
+  annotations?: () => Map<string, Uint8Array> | undefined;
+  /**
+   * Told about every error a remote method throws (Pyro5's `methodcall_error_handler`).
+   * @default {undefined} (errors of `@callback` methods go to `console.error`)
+   */
+  onError?: (error: unknown, info: CallErrorInfo) => void;
+  /**
+   * Told when a client connection ends (Pyro5's `clientDisconnect`).
+   * @default {undefined}
+   */
+  onDisconnect?: (client: ClientConnection) => void;
+  /**
+   * Closes the daemon when aborted.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+interface Registration {
+  id: string;
+  target: object;
+  info: ExposedInfo;
+  /** For a registered class: how to instantiate it. */
+  instancing: Instancing | null;
+}
+
+/** A problem that ends the connection at once, without any reply. */
+class FatalForConnection extends Error {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+function attributeError(message: string): RemoteError {
+  return new RemoteError("builtins.AttributeError", [message]);
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * Decodes a call. Python Pyro5 proxies send `kwargs` as None for attribute access and batches,
+ * which a strict `loadsCall` may refuse: those calls are decoded leniently here.
+ */
+function decodeCall(serializer: Serializer, data: Uint8Array): DecodedCall {
+  try {
+    return serializer.loadsCall(data);
+  } catch (error) {
+    let value: unknown;
+    try {
+      value = serializer.loads(data);
+    } catch {
+      throw error;
+    }
+    let parts: unknown[] | null = null;
+    if (Array.isArray(value) && value.length === 4) parts = value;
+    else if (isPlainObject(value) && "object" in value) {
+      parts = [value.object, value.method, value.params, value.kwargs];
+    }
+    if (
+      parts && typeof parts[0] === "string" && typeof parts[1] === "string" &&
+      Array.isArray(parts[2]) && (parts[3] === null || isPlainObject(parts[3]))
+    ) {
+      return {
+        objectId: parts[0],
+        method: parts[1],
+        args: parts[2],
+        kwargs: (parts[3] ?? {}) as PyStringDict,
+      };
+    }
+    throw error;
+  }
+}
+
+function hasKeys(dict: PyStringDict): boolean {
+  for (const _ in dict) return true;
+  return false;
+}
+
+/**
+ * The daemon's built-in object, registered as `Pyro.Daemon` (Pyro5's `DaemonObject`).
+ * Its methods are what Pyro5 exposes: `registered`, `ping`, `info`, `get_metadata`,
+ * `get_next_stream_item`, `close_stream`.
+ */
+@expose
+export class DaemonObject {
+  #daemon: Daemon;
+
+  /**
+   * Makes the built-in object of a daemon (the daemon does this itself).
+   *
+   * @param daemon the daemon it belongs to
+   */
+  constructor(daemon: Daemon) {
+    this.#daemon = daemon;
+  }
+
+  /**
+   * The ids of all registered objects.
+   *
+   * @returns the object ids
+   */
+  registered(): string[] {
+    return this.#daemon.registeredIds();
+  }
+
+  /** Does nothing; for testing a connection. */
+  ping(): null {
+    return null;
+  }
+
+  /**
+   * A line describing the daemon.
+   *
+   * @returns the description
+   */
+  info(): string {
+    return this.#daemon.info();
+  }
+
+  /**
+   * The metadata of a registered object: `{ methods, oneway, attrs }`, as sets.
+   *
+   * @param objectId the object id
+   * @returns the metadata
+   * @throws {DaemonError} for an unknown object
+   */
+  get_metadata(objectId: string): ExposedMembers {
+    return this.#daemon.metadataOf(objectId);
+  }
+
+  /**
+   * The next item of an item stream.
+   *
+   * @param streamId the stream id
+   * @returns the item
+   * @throws {PyroError} when the stream is unknown ("item stream terminated")
+   * @throws {RemoteError} `builtins.StopIteration` at the end of the stream
+   */
+  get_next_stream_item(streamId: string): unknown {
+    return this.#daemon.nextStreamItem(streamId);
+  }
+
+  /**
+   * Closes an item stream.
+   *
+   * @param streamId the stream id
+   */
+  close_stream(streamId: string): null {
+    this.#daemon.closeStream(streamId);
+    return null;
+  }
+}
+
+/**
+ * A Pyro daemon: listens at once, serves in the background until {@linkcode Daemon.close}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { Daemon, exposeObject } from "./server.ts";
+ * const daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(exposeObject({ add: (a: number, b: number) => a + b }), "calc");
+ * assert(uri.toString() === `PYRO:calc@${daemon.locationStr}`);
+ * await daemon.close();
+ * ```
+ */
+export class Daemon implements AsyncDisposable {
+  /** Where the daemon listens: `host:port`, `[ipv6]:port` or `./u:path`. */
+  readonly locationStr: string;
+  /** The public `nathost:natport`, or null. */
+  readonly natLocationStr: string | null;
+  /** The configuration in use. */
+  readonly config: Readonly<PyroConfig>;
+  /** Resolves once the daemon is closed and all its connections have ended. */
+  readonly closed: Promise<void>;
+
+  #listener: Deno.Listener;
+  #unixSocket: string | null;
+  #options: DaemonOptions;
+  #maxConnections: number;
+  #timeoutMs: number;
+  #connectionOptions: { compress: boolean; maxMessageSize: number };
+  #classes: ClassRegistry;
+  #serializers: (Serializer | undefined)[] = [];
+  #objects = new Map<string, Registration>();
+  #ids = new Map<object, string>();
+  #singletons = new Map<object, object>();
+  #clients = new Set<ClientConnection>();
+  #tasks = new Set<Promise<void>>();
+  #streams: ItemStreams;
+  #closing = false;
+  #resolveClosed: () => void;
+  #acceptLoop: Promise<void>;
+  #noAnnotations = new Map<string, Uint8Array>();
+  #abortListener: (() => void) | null = null;
+
+  /**
+   * Creates the daemon and starts listening and serving.
+   *
+   * @param options where to listen, configuration, hooks
+   * @throws {RangeError} for inconsistent NAT options
+   * @throws {Deno.errors.AddrInUse} when the address is taken (and other listen errors)
+   */
+  constructor(options: DaemonOptions = {}) {
+    const config = options.config ?? DEFAULT_CONFIG;
+    this.config = config;
+    this.#options = options;
+    const natHost = options.natHost !== undefined ? options.natHost : config.NATHOST;
+    let natPort = options.natPort;
+    if (natPort === undefined && natHost) natPort = config.NATPORT;
+    if (natHost && options.unixSocket) {
+      throw new RangeError("Cannot use natHost together with unixSocket");
+    }
+    if (!natHost && options.natPort !== undefined) {
+      throw new RangeError("Must provide natHost with natPort");
+    }
+    this.#maxConnections = options.maxConnections ?? config.THREADPOOL_SIZE;
+    if (!(this.#maxConnections >= 1)) throw new RangeError("maxConnections must be at least 1");
+    this.#timeoutMs = config.COMMTIMEOUT > 0 ? config.COMMTIMEOUT * 1000 : 0;
+    this.#streams = new ItemStreams({
+      lifetime: config.ITER_STREAM_LIFETIME,
+      linger: config.ITER_STREAM_LINGER,
+      // Pyro5's housekeeper interval
+      interval: Math.min(config.POLLTIMEOUT || 0, Math.max(config.COMMTIMEOUT || 0, 5)) || 2,
+    });
+    this.#connectionOptions = {
+      compress: config.COMPRESSION,
+      maxMessageSize: config.MAX_MESSAGE_SIZE,
+    };
+    this.#classes = (options.classes ?? new ClassRegistry()).with({
+      replace: (value) => this.#autoProxy(value),
+      makeProxy: (state) => PyroProxy.fromState(state, { config }),
+    });
+
+    if (options.unixSocket) {
+      this.#unixSocket = options.unixSocket;
+      this.#listener = Deno.listen({ transport: "unix", path: options.unixSocket });
+      this.locationStr = `./u:${options.unixSocket}`;
+    } else {
+      this.#unixSocket = null;
+      const host = options.host ?? config.HOST;
+      this.#listener = Deno.listen({ hostname: host || "0.0.0.0", port: options.port ?? 0 });
+      const addr = this.#listener.addr as Deno.NetAddr;
+      const shownHost = host || addr.hostname;
+      this.locationStr = shownHost.includes(":")
+        ? `[${shownHost}]:${addr.port}`
+        : `${shownHost}:${addr.port}`;
+    }
+    if (natHost) {
+      const port = natPort || Number(this.locationStr.slice(this.locationStr.lastIndexOf(":") + 1));
+      this.natLocationStr = natHost.includes(":") ? `[${natHost}]:${port}` : `${natHost}:${port}`;
+    } else {
+      this.natLocationStr = null;
+    }
+
+    const daemonObject = new DaemonObject(this);
+    this.#objects.set(DAEMON_NAME, {
+      id: DAEMON_NAME,
+      target: daemonObject,
+      info: getExposedMembers(daemonObject),
+      instancing: null,
+    });
+    this.#ids.set(daemonObject, DAEMON_NAME);
+
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.closed = promise;
+    this.#resolveClosed = resolve;
+    this.#acceptLoop = this.#accept();
+    if (options.signal) {
+      const signal = options.signal;
+      if (signal.aborted) this.close();
+      else {
+        this.#abortListener = () => this.close();
+        signal.addEventListener("abort", this.#abortListener, { once: true });
+      }
+    }
+  }
+
+  /** The URI of the daemon's built-in `Pyro.Daemon` object. */
+  get uri(): PyroUri {
+    return this.uriFor(DAEMON_NAME);
+  }
+
+  /** The address the daemon listens on. */
+  get addr(): Deno.Addr {
+    return this.#listener.addr;
+  }
+
+  /** How many client connections are open. */
+  get connectionCount(): number {
+    return this.#clients.size;
+  }
+
+  /**
+   * Registers an object (or a class, instantiated per its {@linkcode behavior}) for remote use.
+   *
+   * @param target the object or class
+   * @param objectId its id; by default `obj_` and 32 hex digits, like Pyro5
+   * @param options `force` replaces a registration with the same id
+   * @returns the object's URI
+   * @throws {DaemonError} when the object or the id is already registered
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { Daemon, exposeObject } from "./server.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * const uri = daemon.register(exposeObject({ hi: () => "hi" }));
+   * assert(/^obj_[0-9a-f]{32}$/.test(uri.object));
+   * ```
+   */
+  register(target: object, objectId?: string, options: { force?: boolean } = {}): PyroUri {
+    if (target === null || (typeof target !== "object" && typeof target !== "function")) {
+      throw new TypeError("Can only register an object or a class");
+    }
+    if (objectId !== undefined && typeof objectId !== "string") {
+      throw new TypeError("objectId must be a string or undefined");
+    }
+    const id = objectId || `obj_${crypto.randomUUID().replaceAll("-", "")}`;
+    if (!options.force) {
+      if (this.#ids.has(target)) throw new DaemonError("object or class already has a Pyro id");
+      if (this.#objects.has(id)) {
+        throw new DaemonError("an object or class is already registered with that id");
+      }
+    } else {
+      const old = this.#objects.get(id);
+      if (old) this.#ids.delete(old.target);
+    }
+    const isClass = typeof target === "function";
+    this.#objects.set(id, {
+      id,
+      target,
+      info: getExposedMembers(target),
+      instancing: isClass ? getInstancing(target) : null,
+    });
+    this.#ids.set(target, id);
+    return this.uriFor(id);
+  }
+
+  /**
+   * Removes a registered object or class; unknown ids and `Pyro.Daemon` are ignored.
+   *
+   * @param objectOrId the object, class or its id
+   * @throws {DaemonError} for an object that is not registered
+   */
+  unregister(objectOrId: object | string): void {
+    let id: string | undefined;
+    if (typeof objectOrId === "string") id = objectOrId;
+    else {
+      id = this.#ids.get(objectOrId);
+      if (id === undefined) throw new DaemonError("object isn't registered");
+    }
+    if (id === DAEMON_NAME) return;
+    const registration = this.#objects.get(id);
+    if (registration) {
+      this.#objects.delete(id);
+      this.#ids.delete(registration.target);
+      this.#singletons.delete(registration.target);
+    }
+  }
+
+  /**
+   * The URI of a registered object, or of any object id.
+   *
+   * @param objectOrId the object or an id
+   * @param nat use the NAT location when there is one
+   * @returns the URI
+   * @throws {DaemonError} for an object that is not registered
+   */
+  uriFor(objectOrId: object | string, nat = true): PyroUri {
+    let id: string | undefined;
+    if (typeof objectOrId === "string") id = objectOrId;
+    else {
+      id = this.#ids.get(objectOrId);
+      if (id === undefined) throw new DaemonError("object isn't registered in this daemon");
+    }
+    const location = nat ? this.natLocationStr ?? this.locationStr : this.locationStr;
+    return new PyroUri(`PYRO:${id}@${location}`);
+  }
+
+  /**
+   * A proxy for a registered object, with its metadata already known.
+   *
+   * @param objectOrId the object or its id
+   * @param nat use the NAT location when there is one
+   * @returns the proxy (connects on first use)
+   * @throws {DaemonError} for an object that is not registered
+   */
+  proxyFor(objectOrId: object | string, nat = true): PyroProxy {
+    const uri = this.uriFor(objectOrId, nat);
+    const registration = this.#objects.get(uri.object);
+    if (!registration) throw new DaemonError("object isn't registered in this daemon");
+    return PyroProxy.fromState({
+      uri,
+      methods: [...registration.info.methods],
+      oneway: [...registration.info.oneway],
+      attrs: [...registration.info.attrs],
+      handshake: "hello",
+      serializer: null,
+    }, { config: this.config });
+  }
+
+  /**
+   * The ids of all registered objects, `Pyro.Daemon` first.
+   *
+   * @returns the ids
+   */
+  registeredIds(): string[] {
+    return [...this.#objects.keys()];
+  }
+
+  /**
+   * The text of `Pyro.Daemon.info()`.
+   *
+   * @returns the description
+   */
+  info(): string {
+    return `${DAEMON_NAME} bound on ${this.locationStr}, NAT ${this.natLocationStr ?? "None"}, ` +
+      `${this.#objects.size} objects registered. Servertype: <pyro-deno Daemon on ` +
+      `${this.locationStr}; ${this.#clients.size} connections>`;
+  }
+
+  /**
+   * The metadata of a registered object (`Pyro.Daemon.get_metadata`).
+   *
+   * @param objectId the object id
+   * @returns methods, oneway methods and attributes, as sets
+   * @throws {DaemonError} for an unknown object
+   */
+  metadataOf(objectId: string): ExposedMembers {
+    const registration = this.#objects.get(objectId);
+    if (!registration) throw new DaemonError("unknown object");
+    const { methods, oneway, attrs } = registration.info;
+    return { methods, oneway, attrs };
+  }
+
+  /**
+   * Closes the daemon: stops listening, ends every connection and stream. Idempotent.
+   * Methods still running get up to 5 seconds to finish before the promise settles anyway.
+   *
+   * @returns a promise settled when everything has ended
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.closed;
+    this.#closing = true;
+    if (this.#abortListener) {
+      this.#options.signal?.removeEventListener("abort", this.#abortListener);
+      this.#abortListener = null;
+    }
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    for (const client of this.#clients) client.close();
+    this.#streams.closeAll();
+    (async () => {
+      await this.#acceptLoop;
+      // Connections end at once; a method still running gets up to 5 s (like Pyro5's shutdown).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS));
+      await Promise.race([Promise.allSettled([...this.#tasks]), limit]);
+      clearTimeout(timer);
+      if (this.#unixSocket) {
+        try {
+          await Deno.remove(this.#unixSocket);
+        } catch {
+          // already gone
+        }
+      }
+      this.#resolveClosed();
+    })();
+    return this.closed;
+  }
+
+  /** Pyro5's name for {@linkcode Daemon.close}. */
+  shutdown(): Promise<void> {
+    return this.close();
+  }
+
+  /** Closes the daemon (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- item streams ----
+
+  /**
+   * The next item of a stream (`Pyro.Daemon.get_next_stream_item`).
+   *
+   * @param streamId the stream id
+   * @returns the item, or a promise of it for async iterators
+   */
+  nextStreamItem(streamId: string): unknown {
+    return this.#streams.next(streamId, currentContext()?.client ?? null);
+  }
+
+  /**
+   * Ends a stream (`Pyro.Daemon.close_stream`), letting its generator run its `finally` blocks.
+   *
+   * @param streamId the stream id
+   */
+  closeStream(streamId: string): void {
+    this.#streams.close(streamId);
+  }
+
+  /** How many item streams are open. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  // ---- connections ----
+
+  async #accept(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closing || error instanceof Deno.errors.BadResource) break;
+        await new Promise((resolve) => setTimeout(resolve, 10)); // e.g. out of file handles
+        continue;
+      }
+      if (this.#closing) {
+        conn.close();
+        break;
+      }
+      const task = this.#serve(conn);
+      this.#tasks.add(task);
+      task.finally(() => this.#tasks.delete(task));
+    }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    // Replies of pipelined calls must not wait for Nagle's algorithm.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    const connection = new MessageConnection(conn, this.#connectionOptions);
+    const client = new ClientConnection(conn.remoteAddr, connection);
+    this.#clients.add(client);
+    try {
+      if (this.#clients.size > this.#maxConnections) {
+        await this.#handshake(client, NO_FREE_WORKERS);
+        return;
+      }
+      if (!await this.#handshake(client, null)) return;
+      const timeoutMs = this.#timeoutMs;
+      while (!connection.closed) {
+        const message = await connection.receive(timeoutMs);
+        if (message.type !== INVOKE && message.type !== PING) {
+          throw new ProtocolError(`invalid msg type ${message.type} received (expected: 4,6)`);
+        }
+        await this.#handleRequest(client, message);
+      }
+    } catch {
+      // the connection failed (closed, timeout, bad message): Pyro5 ends just this connection
+    } finally {
+      this.#clients.delete(client);
+      this.#clientDisconnected(client);
+      client.close();
+    }
+  }
+
+  #clientDisconnected(client: ClientConnection): void {
+    this.#streams.clientGone(client);
+    try {
+      this.#options.onDisconnect?.(client);
+    } catch {
+      // a failing hook must not break the daemon
+    }
+  }
+
+  #serializerFor(id: number): Serializer {
+    let serializer = this.#serializers[id];
+    if (serializer === undefined) {
+      serializer = createSerializer(id, {
+        classes: this.#classes,
+        serpentBytesRepr: this.config.SERPENT_BYTES_REPR,
+      });
+      this.#serializers[id] = serializer;
+    }
+    return serializer;
+  }
+
+  #responseAnnotations(context: CallContext | null): Map<string, Uint8Array> {
+    const own = this.#options.annotations?.();
+    const fromCall = context?.responseAnnotationsIfAny;
+    if (!own?.size && !fromCall?.size) return this.#noAnnotations;
+    return new Map([...(fromCall ?? []), ...(own ?? [])]);
+  }
+
+  /** The connect handshake; returns whether the connection may go on. */
+  async #handshake(client: ClientConnection, deniedReason: string | null): Promise<boolean> {
+    const connection = client.connection;
+    let serializerId = MARSHAL_ID;
+    let seq = 0;
+    let correlationId: Uint8Array | null = null;
+    let type: number = CONNECT_OK;
+    let data: Uint8Array;
+    try {
+      const message = await connection.receive(this.#timeoutMs || (deniedReason ? 10_000 : 0));
+      if (message.type !== CONNECT) {
+        throw new ProtocolError(`invalid msg type ${message.type} received (expected: 1)`);
+      }
+      seq = message.seq;
+      correlationId = message.correlationId;
+      if (deniedReason) throw new Error(deniedReason);
+      serializerId = message.serializerId;
+      const serializer = this.#serializerFor(serializerId);
+      const request = serializer.loads(message.data);
+      if (!isPlainObject(request)) throw new TypeError("handshake data must be a dict");
+      if (!("handshake" in request)) throw new TypeError("'handshake'");
+      if (!("object" in request)) throw new TypeError("'object'");
+      let response = this.#options.validateHandshake
+        ? this.#options.validateHandshake(client, request.handshake)
+        : "hello";
+      if (isThenable(response)) response = await response;
+      data = serializer.dumps({
+        handshake: response,
+        meta: this.metadataOf(String(request.object)),
+      });
+    } catch (error) {
+      // A failed receive closed the connection (Pyro5 would still answer a bad header).
+      if (connection.closed) return false;
+      type = CONNECT_FAIL;
+      try {
+        data = this.#serializerFor(serializerId).dumps(asError(error).message);
+      } catch {
+        return false; // unknown serializer: nothing can be said to this client
+      }
+    }
+    try {
+      await connection.send({
+        type,
+        flags: 0,
+        seq,
+        serializerId,
+        data,
+        annotations: this.#responseAnnotations(null),
+        correlationId,
+      });
+    } catch {
+      return false;
+    }
+    return type === CONNECT_OK;
+  }
+
+  // ---- requests ----
+
+  async #handleRequest(client: ClientConnection, message: Message): Promise<void> {
+    const flags = message.flags;
+    const connection = client.connection;
+    if (message.type === PING) {
+      // Same seq and serializer id; the payload is ignored, not deserialized (as Pyro5).
+      await connection.send({
+        type: PING,
+        flags: 0,
+        seq: message.seq,
+        serializerId: message.serializerId,
+        data: PONG,
+        annotations: this.#responseAnnotations(null),
+        correlationId: message.correlationId,
+      });
+      return;
+    }
+    let serializer: Serializer;
+    try {
+      serializer = this.#serializerFor(message.serializerId);
+    } catch (error) {
+      throw new FatalForConnection("unknown serializer", { cause: error }); // no reply possible
+    }
+    let context: CallContext | null = null;
+    let call: DecodedCall | null = null;
+    let isCallbackMethod = false;
+    try {
+      call = decodeCall(serializer, message.data);
+      context = new CallContext(client, message);
+      const registration = this.#objects.get(call.objectId);
+      if (registration === undefined) throw new DaemonError("unknown object");
+      const target = registration.instancing
+        ? this.#instanceFor(registration, client)
+        : registration.target;
+      let result: unknown;
+      let responseFlags = 0;
+      if (flags & BATCH) {
+        result = await this.#runBatch(registration, target, call, context);
+        responseFlags = BATCH;
+      } else if (call.method === "__getattr__") {
+        result = this.#getAttribute(registration, target, call.args);
+      } else if (call.method === "__setattr__") {
+        result = this.#setAttribute(registration, target, call.args);
+      } else {
+        const method = this.#method(registration, target, call.method);
+        const args = hasKeys(call.kwargs) ? [...call.args, call.kwargs] : call.args;
+        if (flags & ONEWAY) {
+          this.#runDetached(method, target, args, context, call);
+          return;
+        }
+        isCallbackMethod = isCallback(method);
+        try {
+          result = runInContext(context, method, target, args);
+          if (isThenable(result)) result = await result;
+        } catch (error) {
+          this.#reportError(error, call, client, isCallbackMethod);
+          throw error;
+        }
+        if (isItemIterator(result)) {
+          await this.#sendStreamResponse(client, message, serializer, result, context);
+          return;
+        }
+      }
+      if (flags & ONEWAY) return;
+      let data: Uint8Array;
+      try {
+        data = serializer.dumps(result);
+      } catch (error) {
+        if (error instanceof SerializeError) throw error;
+        throw new SerializeError(`cannot serialize the result: ${asError(error).message}`, {
+          cause: error,
+        });
+      }
+      await connection.send({
+        type: RESULT,
+        flags: responseFlags,
+        seq: message.seq,
+        serializerId: serializer.id,
+        data,
+        annotations: this.#responseAnnotations(context),
+        correlationId: message.correlationId,
+      });
+    } catch (error) {
+      const communication = error instanceof CommunicationError;
+      if (!(flags & ONEWAY) && (error instanceof SerializeError || !communication)) {
+        if (connection.closed) throw error;
+        await this.#sendException(client, message, serializer, error, context);
+      }
+      // Like Pyro5: communication and security errors, and errors of callbacks, end the connection.
+      if (isCallbackMethod || communication || error instanceof SecurityError) throw error;
+    }
+  }
+
+  #method(
+    registration: Registration,
+    target: object,
+    name: string,
+  ): (...args: unknown[]) => unknown {
+    if (registration.info.methods.has(name)) {
+      const method = (target as Record<string, unknown>)[name];
+      if (typeof method === "function") return method as (...args: unknown[]) => unknown;
+    }
+    if (isPrivateAttribute(name)) {
+      throw attributeError(`attempt to access private attribute '${name}'`);
+    }
+    if (!(name in target)) {
+      const className = (target as { constructor?: { name?: string } }).constructor?.name ??
+        "object";
+      throw attributeError(`'${className}' object has no attribute '${name}'`);
+    }
+    throw attributeError(`attempt to access unexposed attribute '${name}'`);
+  }
+
+  #getAttribute(registration: Registration, target: object, args: unknown[]): unknown {
+    const name = args[0];
+    if (typeof name !== "string" || !registration.info.readable.has(name)) {
+      throw attributeError(`attempt to access unexposed or unknown remote attribute '${name}'`);
+    }
+    return (target as Record<string, unknown>)[name];
+  }
+
+  #setAttribute(registration: Registration, target: object, args: unknown[]): null {
+    const name = args[0];
+    if (typeof name !== "string" || !registration.info.writable.has(name) || args.length < 2) {
+      throw attributeError(`attempt to access unexposed or unknown remote attribute '${name}'`);
+    }
+    (target as Record<string, unknown>)[name] = args[1];
+    return null;
+  }
+
+  async #runBatch(
+    registration: Registration,
+    target: object,
+    call: DecodedCall,
+    context: CallContext,
+  ): Promise<unknown[]> {
+    const results: unknown[] = [];
+    for (const entry of call.args) {
+      if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[0] !== "string") {
+        throw new TypeError("invalid batch call: expected (method, args, kwargs)");
+      }
+      const [name, args, kwargs] = entry as [string, unknown, unknown];
+      const method = this.#method(registration, target, name);
+      const callArgs = Array.isArray(args) ? args : [];
+      const allArgs = isPlainObject(kwargs) && hasKeys(kwargs) ? [...callArgs, kwargs] : callArgs;
+      try {
+        let result = runInContext(context, method, target, allArgs);
+        if (isThenable(result)) result = await result;
+        results.push(result);
+      } catch (thrown) {
+        const error = asError(thrown);
+        this.#reportError(error, { ...call, method: name }, context.client, false);
+        results.push({
+          __class__: "Pyro5.core._ExceptionWrapper",
+          exception: errorToDict(error, formatTraceback(error, TRACEBACK_OPTIONS)),
+        });
+        break; // an error ends the batch
+      }
+    }
+    return results;
+  }
+
+  #runDetached(
+    method: (...args: unknown[]) => unknown,
+    target: object,
+    args: unknown[],
+    context: CallContext,
+    call: DecodedCall,
+  ): void {
+    // Oneway calls run on their own, so they never delay later calls of this connection.
+    const report = (error: unknown) => this.#reportError(error, call, context.client, false);
+    queueMicrotask(() => {
+      try {
+        const result = runInContext(context, method, target, args);
+        if (isThenable(result)) Promise.resolve(result).catch(report);
+      } catch (error) {
+        report(error);
+      }
+    });
+  }
+
+  #reportError(error: unknown, call: DecodedCall, client: ClientConnection, callback: boolean) {
+    const info: CallErrorInfo = { objectId: call.objectId, method: call.method, client, callback };
+    try {
+      if (this.#options.onError) this.#options.onError(error, info);
+      else if (callback) console.error(`Error in callback ${call.method}:`, error);
+    } catch {
+      // a failing hook must not break the daemon
+    }
+  }
+
+  #instanceFor(registration: Registration, client: ClientConnection): object {
+    const cls = registration.target as new () => object;
+    const { instanceMode, instanceCreator } = registration.instancing!;
+    const create = (): object => {
+      if (!instanceCreator) return new cls();
+      const instance = instanceCreator(cls);
+      if (!(instance instanceof cls)) {
+        throw new TypeError("instance creator returned object of different type");
+      }
+      return instance;
+    };
+    if (instanceMode === "percall") return create();
+    const cache = instanceMode === "single" ? this.#singletons : client.pyroInstances;
+    let instance = cache.get(cls);
+    if (instance === undefined) {
+      instance = create();
+      cache.set(cls, instance);
+    }
+    return instance;
+  }
+
+  async #sendStreamResponse(
+    client: ClientConnection,
+    message: Message,
+    serializer: Serializer,
+    iterator: ItemIterator,
+    context: CallContext,
+  ): Promise<void> {
+    // Pyro5 answers with an exception (for old clients) plus the item-stream flag and the id.
+    const annotations = new Map(this.#responseAnnotations(context));
+    if (this.config.ITER_STREAMING) {
+      const id = this.#streams.register(iterator, client);
+      annotations.set("STRM", new TextEncoder().encode(id));
+    } else {
+      const done = iterator.return?.();
+      if (isThenable(done)) Promise.resolve(done).catch(() => {});
+    }
+    const error = new ProtocolError("result of call is an iterator");
+    const dict = errorToDict(error);
+    dict.attributes = { _pyroTraceback: null };
+    await client.connection.send({
+      type: RESULT,
+      flags: EXCEPTION | ITEM_STREAM_RESULT,
+      seq: message.seq,
+      serializerId: serializer.id,
+      data: serializer.dumps(dict),
+      annotations,
+      correlationId: message.correlationId,
+    });
+  }
+
+  async #sendException(
+    client: ClientConnection,
+    message: Message,
+    serializer: Serializer,
+    thrown: unknown,
+    context: CallContext | null,
+  ): Promise<void> {
+    const error = asError(thrown);
+    const traceback = formatTraceback(error, TRACEBACK_OPTIONS);
+    let data: Uint8Array;
+    try {
+      data = serializer.dumps(errorToDict(error, traceback));
+    } catch (problem) {
+      const fallback = new PyroError(
+        `Error serializing exception: ${asError(problem).message}. ` +
+          `Original exception: ${error.name}: ${error.message}`,
+      );
+      data = serializer.dumps(errorToDict(fallback, traceback));
+    }
+    await client.connection.send({
+      type: RESULT,
+      flags: EXCEPTION,
+      seq: message.seq,
+      serializerId: serializer.id,
+      data,
+      annotations: this.#responseAnnotations(context),
+      correlationId: message.correlationId,
+    });
+  }
+
+  #autoProxy(value: object): PyStringDict | undefined {
+    const id = this.#ids.get(value);
+    if (id === undefined || typeof value === "function") return undefined;
+    const info = this.#objects.get(id)!.info;
+    return {
+      __class__: "Pyro5.client.Proxy",
+      state: tuple<unknown>(
+        this.uriFor(id).toString(),
+        tuple(...info.oneway),
+        tuple(...info.methods),
+        tuple(...info.attrs),
+        "hello",
+        null,
+      ),
+    };
+  }
+}
