@@ -20,7 +20,7 @@ export PYRO_PEER_PYTHONPATH="$peer_site"
 if [ $# -eq 0 ]; then
   check "deno fmt --check" "${deno[@]}" fmt --check
   check "deno lint" "${deno[@]}" lint
-  targets=(tests/ mod.ts client.ts server.ts nameserver.ts uri.ts errors.ts config.ts protocol/ serializers/)
+  targets=(tests/ mod.ts client.ts server.ts nameserver.ts locate.ts uri.ts errors.ts config.ts protocol/ serializers/ nameserver/ cli/)
   existing=()
   for t in "${targets[@]}"; do [ -e "$t" ] && existing+=("$t"); done
   set -- "${existing[@]}"

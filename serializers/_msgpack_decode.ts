@@ -15,7 +15,7 @@ import {
   EXT_DATETIME,
   EXT_TIMESTAMP,
 } from "./_msgpack_encode.ts";
-import { fromPythonInt, PyComplex, type PyStringDict, setDictItem } from "./values.ts";
+import { fromPythonInt, PyComplex, PyDate, type PyStringDict, setDictItem } from "./values.ts";
 
 /** Strings up to this many bytes are decoded by hand rather than by `TextDecoder`. */
 const SHORT_STRING = 64;
@@ -461,7 +461,7 @@ export class MsgpackDecoder {
             `invalid msgpack data: date ordinal out of range at byte ${start}`,
           );
         }
-        return new Date((ordinal - EPOCH_ORDINAL) * DAY_MS);
+        return new PyDate((ordinal - EPOCH_ORDINAL) * DAY_MS);
       }
       case EXT_TIMESTAMP:
         return this.#timestamp(start, length);

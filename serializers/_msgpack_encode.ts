@@ -7,7 +7,10 @@
  */
 import { SerializeError } from "../errors.ts";
 import type { ClassRegistry } from "./classes.ts";
-import { PyComplex, PyFloat, PyFrozenSet, type PyStringDict } from "./values.ts";
+import { PyComplex, PyDate, PyFloat, PyFrozenSet, type PyStringDict } from "./values.ts";
+
+const DAY_MS = 86400000;
+const EPOCH_ORDINAL = 719163;
 
 /** Pyro5's ext type for `complex`: two float64, real then imaginary, little-endian. */
 export const EXT_COMPLEX = 0x30;
@@ -216,6 +219,7 @@ export class MsgpackEncoder {
       }
       return this.#writeSet(value, depth + 1);
     }
+    if (value instanceof PyDate) return this.#writeCalendarDate(value);
     if (value instanceof Date) return this.#writeDate(value);
     if (value instanceof PyComplex) {
       this.#ensure(18);
@@ -342,6 +346,18 @@ export class MsgpackEncoder {
     this.#buf[this.#pos] = 0xd7;
     this.#buf[this.#pos + 1] = EXT_DATETIME;
     this.#view.setFloat64(this.#pos + 2, timestamp, true);
+    this.#pos += 10;
+  }
+
+  #writeCalendarDate(date: PyDate): void {
+    const ms = date.getTime();
+    if (Number.isNaN(ms)) throw new SerializeError("cannot serialize an invalid Date");
+    // Pyro5 sends date.toordinal() as a native (little-endian, 8-byte) long.
+    const ordinal = Math.floor(ms / DAY_MS) + EPOCH_ORDINAL;
+    this.#ensure(10);
+    this.#buf[this.#pos] = 0xd7;
+    this.#buf[this.#pos + 1] = EXT_DATE;
+    this.#view.setBigInt64(this.#pos + 2, BigInt(ordinal), true);
     this.#pos += 10;
   }
 

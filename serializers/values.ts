@@ -284,3 +284,54 @@ export function pythonFloatRepr(value: number): string {
   const text = String(value);
   return text.includes(".") ? text : `${text}.0`;
 }
+
+/**
+ * A calendar date without a time (Python `datetime.date`): a `Date` at UTC midnight that travels
+ * as a date where the serializer has one (msgpack's date extension; ISO `YYYY-MM-DD` text in
+ * serpent and json), so a date Python sends comes back as a date.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { PyDate } from "./values.ts";
+ * const d = PyDate.of(2024, 2, 29);
+ * assert(d instanceof Date && d.toISOString() === "2024-02-29T00:00:00.000Z");
+ * ```
+ */
+export class PyDate extends Date {
+  /**
+   * Makes the date of a year, month (1 to 12) and day.
+   *
+   * @param year the year
+   * @param month the month, 1 for January
+   * @param day the day of the month
+   * @returns the date, at UTC midnight
+   */
+  static of(year: number, month: number, day: number): PyDate {
+    return new PyDate(Date.UTC(year, month - 1, day));
+  }
+}
+
+/**
+ * Python's `isoformat()` text for a date value: `YYYY-MM-DD` for a {@linkcode PyDate}; for any
+ * other `Date`, the UTC date and time with microseconds when there are any and a `+00:00` offset,
+ * as an aware Python datetime writes it.
+ *
+ * @param date the date
+ * @returns the ISO text
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { pythonIsoFormat, PyDate } from "./values.ts";
+ * assert(pythonIsoFormat(new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 123))) === "2020-01-02T03:04:05.123000+00:00");
+ * assert(pythonIsoFormat(PyDate.of(2020, 1, 2)) === "2020-01-02");
+ * ```
+ */
+export function pythonIsoFormat(date: Date): string {
+  const iso = date.toISOString();
+  if (date instanceof PyDate) return iso.slice(0, 10);
+  const ms = date.getUTCMilliseconds();
+  const fraction = ms === 0 ? "" : `.${String(ms).padStart(3, "0")}000`;
+  return `${iso.slice(0, 19)}${fraction}+00:00`;
+}

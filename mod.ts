@@ -1,0 +1,40 @@
+/**
+ * pyro-deno: Pyro5 (Python Remote Objects) for Deno. Call methods on objects in other processes
+ * and machines as if they were local, serve your own objects, and find them through a name
+ * server, over Pyro5's wire protocol, so Deno and Python Pyro5 programs call each other freely.
+ *
+ * - Serve objects: {@linkcode Daemon}, with {@linkcode expose} and {@linkcode oneway}.
+ * - Call them: {@linkcode PyroProxy}; find them: {@linkcode locateNS}, {@linkcode resolve} and
+ *   `PYRONAME:` / `PYROMETA:` URIs.
+ * - Run a name server: {@linkcode startNameServer}.
+ * - Values: Python's types map to TypeScript as the README's table says ({@linkcode tuple},
+ *   {@linkcode PyFloat}, ...); errors are {@linkcode PyroError} subclasses or
+ *   {@linkcode RemoteError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { Daemon, expose, PyroProxy } from "./mod.ts";
+ *
+ * @expose
+ * class Greeter {
+ *   greet(name: string): string {
+ *     return `Hello, ${name}`;
+ *   }
+ * }
+ *
+ * await using daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+ * const uri = daemon.register(new Greeter(), "example.greeter");
+ * await using greeter = new PyroProxy(uri);
+ * assert.equal(await greeter.greet("Deno"), "Hello, Deno");
+ * ```
+ *
+ * @module
+ */
+export * from "./client.ts";
+export * from "./server.ts";
+export * from "./nameserver.ts";
+export * from "./uri.ts";
+export * from "./errors.ts";
+export * from "./config.ts";
+export * from "./serializers/mod.ts";
