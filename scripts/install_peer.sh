@@ -4,7 +4,7 @@
 # Prints the folder to put on PYTHONPATH (its last line). Cached: a second run does nothing.
 set -euo pipefail
 
-root="${PYRO_PEER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pyro-deno/peer}"
+root="${PYRODENO_PEER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pyro-deno/peer}"
 site="$root/unpacked/usr/lib/python3/dist-packages"
 stamp="$root/.installed-5.15"
 

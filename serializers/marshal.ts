@@ -1,20 +1,186 @@
-/** Placeholder until the marshal serializer lands. @module */
-import type { DecodedCall, Serializer, SerializerOptions } from "./types.ts";
-/** marshal serializer. */
+/**
+ * Pyro5's `marshal` serializer (wire id 2): Python's marshal format, version 4, as Python 3.11's
+ * `marshal.dumps` writes it. The byte layout and type codes are tabulated in `_marshal_codes.ts`.
+ *
+ * | TypeScript value                 | marshal type written                                 |
+ * | -------------------------------- | ---------------------------------------------------- |
+ * | `null`, `undefined`, booleans    | `N`, `F`, `T`                                        |
+ * | safe integer, `bigint`           | `i` (int32 range), else `l` (15-bit digits)          |
+ * | other `number`, `PyFloat`        | `g` (float64)                                        |
+ * | `PyComplex`                      | `y` (two float64)                                    |
+ * | `string`                         | `z`/`a` (ASCII, short/long), `u` (UTF-8); `Z`/`A`/`t` interned |
+ * | `Uint8Array`, `ArrayBuffer`      | `s` (bytes)                                          |
+ * | `PyTuple`                        | `)` (under 256 items) or `(`                         |
+ * | `Array`, other typed arrays      | `[`                                                  |
+ * | plain object, `Map`              | `{` ... `0`                                          |
+ * | `Set`, `PyFrozenSet`             | `<`, `>` (elements sorted by their bytes, as CPython) |
+ * | `Date`                           | str, ISO 8601 UTC (`...+00:00`)                      |
+ * | other objects                    | their class dict (`ClassRegistry.toDict`)            |
+ *
+ * Byte-exactness: CPython sets the reference flag (0x80) by reference count and picks the
+ * interned string codes by interning, neither of which exists for TypeScript values. The encoder
+ * applies one fixed model (see `_marshal_encode.ts`) that reproduces Python Pyro5's bytes for
+ * calls and for results computed at run time; results built from Python literals may differ in
+ * those flag bits and string codes only. Every decoder (Python's and this one) reads both.
+ *
+ * Unlike Python Pyro5, class instances nested inside containers are converted too (Python's
+ * marshal refuses them). Decoded bytes are copies. A dict that contains itself is refused.
+ *
+ * @module
+ */
+import { PyroError, SerializeError } from "../errors.ts";
+import { ClassRegistry } from "./classes.ts";
+import {
+  type DecodedCall,
+  DEFAULT_MAX_DEPTH,
+  type Serializer,
+  type SerializerOptions,
+} from "./types.ts";
+import { isPlainObject, type PyStringDict, PyTuple } from "./values.ts";
+import { MarshalEncoder, MarshalScan } from "./_marshal_encode.ts";
+import { MarshalDecoder } from "./_marshal_decode.ts";
+
+/**
+ * Pyro5's marshal serializer.
+ *
+ * @example
+ * ```ts
+ * import { MarshalSerializer } from "./marshal.ts";
+ * import { tuple } from "./values.ts";
+ * const marshal = new MarshalSerializer({});
+ * const bytes = marshal.dumps(tuple<unknown>(1, "a"));
+ * console.assert(bytes[0] === 0xa9 && bytes.length === 10); // flagged small tuple of 2
+ * const back = marshal.loads(bytes) as unknown[];
+ * console.assert(back[0] === 1 && back[1] === "a");
+ * ```
+ */
 export class MarshalSerializer implements Serializer {
-  readonly id = 0;
+  /** Pyro5's id of the marshal serializer. */
+  readonly id = 2;
+  /** Pyro5's name of the marshal serializer. */
   readonly name = "marshal" as const;
-  constructor(_options: SerializerOptions = {}) {}
-  dumps(_value: unknown): Uint8Array {
-    throw new Error("todo");
+  #classes: ClassRegistry;
+  #maxDepth: number;
+
+  /**
+   * Makes the serializer; it keeps no state between calls.
+   *
+   * @param options class registry and depth limit
+   */
+  constructor(options: SerializerOptions = {}) {
+    this.#classes = options.classes ?? new ClassRegistry();
+    this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
-  loads(_data: Uint8Array): unknown {
-    throw new Error("todo");
+
+  /**
+   * Encodes a value as Python Pyro5's `MarshalSerializer.dumps`.
+   *
+   * @param value any value of the value model
+   * @returns marshal bytes (a view of a buffer owned by nobody else)
+   * @throws {SerializeError} for functions, symbols, unhashable dict keys or set elements, too
+   *   deep nesting
+   */
+  dumps(value: unknown): Uint8Array {
+    return guard(() => {
+      const scan = new MarshalScan(this.#classes, this.#maxDepth);
+      scan.scan(value, 0);
+      const encoder = new MarshalEncoder(scan, this.#maxDepth);
+      encoder.value(value, 0, true);
+      return encoder.result();
+    });
   }
-  dumpsCall(): Uint8Array {
-    throw new Error("todo");
+
+  /**
+   * Decodes marshal bytes as Python Pyro5's `MarshalSerializer.loads`.
+   *
+   * @param data marshal bytes
+   * @returns the value
+   * @throws {SerializeError} on malformed data, code objects and other non-data types
+   */
+  loads(data: Uint8Array): unknown {
+    return guard(() => new MarshalDecoder(data, this.#classes, this.#maxDepth).decode());
   }
-  loadsCall(_data: Uint8Array): DecodedCall {
-    throw new Error("todo");
+
+  /**
+   * Encodes a call as Python Pyro5's `MarshalSerializer.dumpsCall`:
+   * `(objectId, method, [args...], {kwargs...})`.
+   *
+   * @param objectId the target object id
+   * @param method the method name
+   * @param args positional arguments (sent as a list)
+   * @param kwargs keyword arguments; `null` (Python Pyro5's `None` for `__getattr__`, which its
+   *   marshal serializer cannot write) is sent as an empty dict
+   * @returns marshal bytes
+   * @throws {SerializeError} as {@linkcode MarshalSerializer.dumps}
+   *
+   * @example
+   * ```ts
+   * import { MarshalSerializer } from "./marshal.ts";
+   * const marshal = new MarshalSerializer();
+   * const call = marshal.loadsCall(marshal.dumpsCall("obj", "add", [1, 2], { z: 3 }));
+   * console.assert(call.method === "add" && call.args[1] === 2 && call.kwargs.z === 3);
+   * ```
+   */
+  dumpsCall(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict> | null,
+  ): Uint8Array {
+    const keywords = kwargs ?? {};
+    return guard(() => {
+      const scan = new MarshalScan(this.#classes, this.#maxDepth);
+      for (const arg of args) scan.scan(arg, 1);
+      for (const key of Object.keys(keywords)) scan.scan(keywords[key], 1);
+      const encoder = new MarshalEncoder(scan, this.#maxDepth);
+      encoder.callHeader();
+      encoder.str(objectId, "flagged");
+      encoder.str(method, "interned");
+      encoder.callArgs(args);
+      encoder.callKwargs(keywords);
+      return encoder.result();
+    });
+  }
+
+  /**
+   * Decodes a call as Python Pyro5's `MarshalSerializer.loadsCall`.
+   *
+   * @param data marshal bytes of `(objectId, method, args, kwargs)`
+   * @returns object id, method, args and kwargs (`{}` for Python's `None`)
+   * @throws {SerializeError} when the data is malformed or not a call tuple
+   */
+  loadsCall(data: Uint8Array): DecodedCall {
+    const call = this.loads(data);
+    if (Array.isArray(call) && call.length === 4) {
+      const [objectId, method, args, kwargs] = call;
+      if (
+        typeof objectId === "string" && typeof method === "string" && Array.isArray(args) &&
+        (kwargs === null || isPlainObject(kwargs))
+      ) {
+        return {
+          objectId,
+          method,
+          args: args instanceof PyTuple ? [...args] : args,
+          kwargs: kwargs ?? {},
+        };
+      }
+    }
+    throw new SerializeError(
+      "invalid marshal call data: expected (objectId, method, args, kwargs)",
+    );
+  }
+}
+
+/** Runs a codec step; anything that is not already a PyroError becomes a SerializeError. */
+function guard<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof PyroError) throw error;
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new SerializeError("marshal data nested too deeply", { cause: error });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SerializeError(`marshal serializer failed: ${message}`, { cause: error });
   }
 }

@@ -7,7 +7,7 @@
  * import assert from "node:assert";
  * import { createSerializer, tuple } from "./mod.ts";
  * const serpent = createSerializer("serpent");
- * const back = serpent.loads(serpent.dumps(tuple(1, "two")));
+ * const back = serpent.loads(serpent.dumps(tuple<unknown>(1, "two")));
  * assert(Array.isArray(back) && back[1] === "two");
  * ```
  *

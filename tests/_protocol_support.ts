@@ -5,6 +5,7 @@
  * @module
  */
 import type { ByteStream } from "../protocol/connection.ts";
+import { peerEnv } from "./_peer.ts";
 
 /** Options of {@linkcode memoryStreamPair}. */
 export interface MemoryStreamOptions {
@@ -152,14 +153,7 @@ export function fromHex(hex: string): Uint8Array {
 
 /** The PYTHONPATH holding the real Pyro5 5.15 peer (installed and cached by scripts/install_peer.sh). */
 export async function peerPythonPath(): Promise<string> {
-  const script = new URL("../scripts/install_peer.sh", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", { args: [script], stdout: "piped", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`install_peer.sh failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  return lines[lines.length - 1];
+  return (await peerEnv()).PYTHONPATH;
 }
 
 /**
