@@ -30,7 +30,7 @@ trap 'rm -f "$log"' EXIT
 # Deno counts tests and their steps separately; both are real cases, so both are totalled.
 "${deno[@]}" test --allow-all --doc "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-summary=$(grep -E '^(ok|FAILED) \| ' "$log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g')
+summary=$(sed "s/\x1b\[[0-9;]*m//g" "$log" | grep -E "^(ok|FAILED) \| " | tail -1)
 num() { sed -nE "s/.*[^0-9]([0-9]+) $1( \(([0-9]+) steps?\))?.*/\1 \3/p" <<<"$summary"; }
 read -r t_pass s_pass <<<"$(num passed)"
 read -r t_fail s_fail <<<"$(num failed)"
