@@ -25,6 +25,7 @@ if [ $# -eq 0 ]; then
   set -- "${existing[@]}"
 fi
 
+export NO_COLOR=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Deno counts tests and their steps separately; both are real cases, so both are totalled.

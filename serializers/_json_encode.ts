@@ -21,6 +21,7 @@ import {
   PyFrozenSet,
   type PyStringDict,
   pythonFloatRepr,
+  pythonIsoFormat,
   PyTuple,
 } from "./values.ts";
 
@@ -72,29 +73,6 @@ function bigintText(value: bigint): string {
     );
   }
   return text;
-}
-
-/**
- * Python's isoformat() of an aware UTC datetime, as the value model sends a Date.
- *
- * @param date the date
- * @returns its ISO text with microseconds (when not zero) and `+00:00`
- * @throws {SerializeError} for an invalid Date
- *
- * @example
- * ```ts
- * import { dateIsoText } from "./_json_encode.ts";
- * const text = dateIsoText(new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 123)));
- * console.assert(text === "2020-01-02T03:04:05.123000+00:00");
- * ```
- */
-export function dateIsoText(date: Date): string {
-  const time = date.getTime();
-  if (Number.isNaN(time)) throw new SerializeError("cannot serialize an invalid Date");
-  const iso = date.toISOString(); // 2020-01-02T03:04:05.123Z
-  const ms = date.getUTCMilliseconds();
-  const base = iso.slice(0, iso.length - 5);
-  return ms === 0 ? `${base}+00:00` : `${base}.${String(ms).padStart(3, "0")}000+00:00`;
 }
 
 /**
@@ -303,7 +281,7 @@ export class JsonEncoder {
       return this.#iterable(value as unknown as Iterable<unknown>, depth + 1);
     }
     if (value instanceof PyComplex) throw cannotSerialize("complex");
-    if (value instanceof Date) return this.string(dateIsoText(value));
+    if (value instanceof Date) return this.string(pythonIsoFormat(value));
     return this.#plainDict(this.#classes.toDict(value), depth + 1);
   }
 

@@ -30,9 +30,9 @@ import {
   PyFloat,
   PyFrozenSet,
   type PyStringDict,
+  pythonIsoFormat,
   PyTuple,
 } from "./values.ts";
-import { dateIsoText } from "./_json_encode.ts";
 import {
   FLAG_REF,
   TYPE_ASCII,
@@ -621,7 +621,7 @@ export class MarshalEncoder {
         return;
       }
       case Kind.Date: // isoformat(): a fresh str
-        return this.#str(dateIsoText(value as Date), StrMode.Plain);
+        return this.#str(pythonIsoFormat(value as Date), StrMode.Plain);
       case Kind.Class: {
         if (depth >= this.#maxDepth) throw tooDeep();
         // A class dict is made fresh by the conversion: flagged only when the instance is shared.

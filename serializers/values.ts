@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { SerializeError } from "../errors.ts";
 
 /**
  * A Python tuple: an `Array` that travels as a tuple. `map`, `filter` and friends return plain
@@ -55,9 +56,8 @@ export class PyTuple<T = unknown> extends Array<T> {
  * ```
  */
 export function tuple<T>(...items: T[]): PyTuple<T> {
-  const result = new PyTuple<T>();
-  for (const item of items) result.push(item);
-  return result;
+  // Re-prototyping the fresh rest array is much cheaper in V8 than constructing the subclass.
+  return Object.setPrototypeOf(items, PyTuple.prototype);
 }
 
 /**
@@ -319,6 +319,7 @@ export class PyDate extends Date {
  *
  * @param date the date
  * @returns the ISO text
+ * @throws {SerializeError} for an invalid Date
  *
  * @example
  * ```ts
@@ -329,6 +330,7 @@ export class PyDate extends Date {
  * ```
  */
 export function pythonIsoFormat(date: Date): string {
+  if (Number.isNaN(date.getTime())) throw new SerializeError("cannot serialize an invalid Date");
   const iso = date.toISOString();
   if (date instanceof PyDate) return iso.slice(0, 10);
   const ms = date.getUTCMilliseconds();
