@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MessageConnection } from "./connection.ts";
  * import { MessageType } from "./message.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -15,7 +16,7 @@
  *   data: new TextEncoder().encode("ping"), annotations: new Map(), correlationId: null,
  * });
  * const ping = await server.receive(5000);
- * console.assert(ping.type === MessageType.PING);
+ * assert(ping.type === MessageType.PING);
  * client.close();
  * server.close();
  * listener.close();
@@ -80,6 +81,7 @@ function ignore(): void {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MessageConnection } from "./connection.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -90,7 +92,7 @@ function ignore(): void {}
  *   annotations: new Map(), correlationId: null,
  * });
  * const raw = new Uint8Array(100);
- * console.assert((await peer.read(raw))! < 1040); // 1000 zero bytes compress well
+ * assert((await peer.read(raw))! < 1040); // 1000 zero bytes compress well
  * peer.close();
  * listener.close();
  * ```
@@ -143,6 +145,7 @@ export class MessageConnection implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MessageConnection } from "./connection.ts";
    * import { ConnectionClosedError } from "../errors.ts";
    * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -150,7 +153,7 @@ export class MessageConnection implements AsyncDisposable {
    * (await listener.accept()).close();
    * let closed = false;
    * try { await conn.receive(5000); } catch (e) { closed = e instanceof ConnectionClosedError; }
-   * console.assert(closed && conn.closed);
+   * assert(closed && conn.closed);
    * listener.close();
    * ```
    */
@@ -298,6 +301,7 @@ export class MessageConnection implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MessageConnection } from "./connection.ts";
    * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * const a = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
@@ -307,7 +311,7 @@ export class MessageConnection implements AsyncDisposable {
    *   annotations: new Map(), correlationId: null,
    * });
    * await Promise.all([ping(1), ping(2)]);
-   * console.assert((await b.receive()).seq === 1 && (await b.receive()).seq === 2);
+   * assert((await b.receive()).seq === 1 && (await b.receive()).seq === 2);
    * a.close();
    * b.close();
    * listener.close();
@@ -336,6 +340,7 @@ export class MessageConnection implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MessageConnection } from "./connection.ts";
    * import { encodeMessage } from "./message.ts";
    * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -346,7 +351,7 @@ export class MessageConnection implements AsyncDisposable {
    *   annotations: new Map(), correlationId: null,
    * });
    * await a.sendBytes(bytes);
-   * console.assert((await b.receive()).seq === 9);
+   * assert((await b.receive()).seq === 9);
    * a.close();
    * b.close();
    * listener.close();
@@ -386,12 +391,13 @@ export class MessageConnection implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MessageConnection } from "./connection.ts";
    * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
    * const conn = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
    * conn.close();
    * conn.close();
-   * console.assert(conn.closed);
+   * assert(conn.closed);
    * listener.close();
    * ```
    */

@@ -9,12 +9,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeMessage, encodeMessage, MessageType } from "./message.ts";
  * const bytes = encodeMessage({
  *   type: MessageType.PING, flags: 0, seq: 0, serializerId: 42,
  *   data: new TextEncoder().encode("ping"), annotations: new Map(), correlationId: null,
  * });
- * console.assert(bytes.length === 44 && decodeMessage(bytes).serializerId === 42);
+ * assert(bytes.length === 44 && decodeMessage(bytes).serializerId === 42);
  * ```
  *
  * @module
@@ -40,8 +41,9 @@ const COMPRESSION_LEVEL = 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MessageType } from "./message.ts";
- * console.assert(MessageType.INVOKE === 4);
+ * assert(MessageType.INVOKE === 4);
  * ```
  */
 export const MessageType: Readonly<{
@@ -58,8 +60,9 @@ export const MessageType: Readonly<{
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MessageFlags } from "./message.ts";
- * console.assert((MessageFlags.ONEWAY | MessageFlags.BATCH) === 12);
+ * assert((MessageFlags.ONEWAY | MessageFlags.BATCH) === 12);
  * ```
  */
 export const MessageFlags: Readonly<{
@@ -167,13 +170,14 @@ export interface MessageHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { encodeMessage, MessageFlags, MessageType } from "./message.ts";
  * const bytes = encodeMessage({
  *   type: MessageType.INVOKE, flags: MessageFlags.ONEWAY, seq: 1, serializerId: 1,
  *   data: new Uint8Array(3), annotations: new Map([["CORR", new Uint8Array(2)]]),
  *   correlationId: null,
  * });
- * console.assert(bytes.length === 40 + 8 + 2 + 3);
+ * assert(bytes.length === 40 + 8 + 2 + 3);
  * ```
  */
 export function encodeMessage(message: Message, options: MessageOptions = {}): Uint8Array {
@@ -249,11 +253,12 @@ export function encodeMessage(message: Message, options: MessageOptions = {}): U
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { validateHeaderPrefix } from "./message.ts";
  * validateHeaderPrefix(new Uint8Array([0x50, 0x59])); // "PY": fine so far
  * let failed = false;
  * try { validateHeaderPrefix(new TextEncoder().encode("GET / HTTP/1.1")); } catch { failed = true; }
- * console.assert(failed);
+ * assert(failed);
  * ```
  */
 export function validateHeaderPrefix(bytes: Uint8Array): void {
@@ -286,13 +291,14 @@ export function validateHeaderPrefix(bytes: Uint8Array): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeHeader, encodeMessage } from "./message.ts";
  * const bytes = encodeMessage({
  *   type: 5, flags: 0, seq: 7, serializerId: 1, data: new Uint8Array(10),
  *   annotations: new Map(), correlationId: null,
  * });
  * const header = decodeHeader(bytes);
- * console.assert(header.seq === 7 && header.dataSize === 10);
+ * assert(header.seq === 7 && header.dataSize === 10);
  * ```
  */
 export function decodeHeader(bytes: Uint8Array, options: MessageOptions = {}): MessageHeader {
@@ -339,13 +345,14 @@ export function decodeHeader(bytes: Uint8Array, options: MessageOptions = {}): M
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeBody, decodeHeader, encodeMessage, HEADER_SIZE } from "./message.ts";
  * const bytes = encodeMessage({
  *   type: 4, flags: 0, seq: 1, serializerId: 1, data: new Uint8Array([9]),
  *   annotations: new Map([["ABCD", new Uint8Array([1, 2])]]), correlationId: null,
  * });
  * const message = decodeBody(decodeHeader(bytes), bytes.subarray(HEADER_SIZE));
- * console.assert(message.annotations.get("ABCD")?.length === 2 && message.data[0] === 9);
+ * assert(message.annotations.get("ABCD")?.length === 2 && message.data[0] === 9);
  * ```
  */
 export function decodeBody(
@@ -408,13 +415,14 @@ export function decodeBody(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeMessage, encodeMessage, MessageFlags } from "./message.ts";
  * const sent = {
  *   type: 5, flags: 0, seq: 3, serializerId: 1, data: new Uint8Array(500).fill(65),
  *   annotations: new Map(), correlationId: new Uint8Array(16).fill(1),
  * };
  * const got = decodeMessage(encodeMessage(sent, { compress: true }));
- * console.assert(got.data.length === 500 && got.flags === MessageFlags.CORR_ID);
+ * assert(got.data.length === 500 && got.flags === MessageFlags.CORR_ID);
  * ```
  */
 export function decodeMessage(bytes: Uint8Array, options: MessageOptions = {}): Message {

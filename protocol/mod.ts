@@ -26,14 +26,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeMessage, encodeMessage, MessageFlags, MessageType } from "./mod.ts";
  * const bytes = encodeMessage({
  *   type: MessageType.INVOKE, flags: MessageFlags.ONEWAY, seq: 1, serializerId: 1,
  *   data: new TextEncoder().encode("payload"), annotations: new Map(), correlationId: null,
  * });
  * const message = decodeMessage(bytes);
- * console.assert(message.type === MessageType.INVOKE && message.flags === MessageFlags.ONEWAY);
- * console.assert(new TextDecoder().decode(bytes.subarray(0, 4)) === "PYRO");
+ * assert(message.type === MessageType.INVOKE && message.flags === MessageFlags.ONEWAY);
+ * assert(new TextDecoder().decode(bytes.subarray(0, 4)) === "PYRO");
  * ```
  *
  * @module

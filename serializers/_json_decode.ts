@@ -82,11 +82,12 @@ function tooDeep(maxDepth: number): SerializeError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeJson } from "./_json_decode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const data = new TextEncoder().encode("[NaN, 12345678901234567890]");
  * const [nan, big] = decodeJson(data, new ClassRegistry(), 100) as [number, bigint];
- * console.assert(Number.isNaN(nan) && big === 12345678901234567890n);
+ * assert(Number.isNaN(nan) && big === 12345678901234567890n);
  * ```
  */
 export function decodeJson(data: Uint8Array, classes: ClassRegistry, maxDepth: number): unknown {
@@ -413,9 +414,10 @@ class JsonParser {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parsePythonJson } from "./_json_decode.ts";
  * import { ClassRegistry } from "./classes.ts";
- * console.assert(parsePythonJson("-0", new ClassRegistry(), 10) === 0);
+ * assert(parsePythonJson("-0", new ClassRegistry(), 10) === 0);
  * ```
  */
 export function parsePythonJson(text: string, classes: ClassRegistry, maxDepth: number): unknown {

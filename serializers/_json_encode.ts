@@ -46,9 +46,10 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { jsonFloatText } from "./_json_encode.ts";
- * console.assert(jsonFloatText(2) === "2.0" && jsonFloatText(NaN) === "NaN");
- * console.assert(jsonFloatText(1e-5) === "1e-05");
+ * assert(jsonFloatText(2) === "2.0" && jsonFloatText(NaN) === "NaN");
+ * assert(jsonFloatText(1e-5) === "1e-05");
  * ```
  */
 export function jsonFloatText(value: number): string {
@@ -83,9 +84,10 @@ function bigintText(value: bigint): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pythonTypeName } from "./_json_encode.ts";
  * import { tuple } from "./values.ts";
- * console.assert(pythonTypeName(tuple()) === "tuple" && pythonTypeName(1.5) === "float");
+ * assert(pythonTypeName(tuple()) === "tuple" && pythonTypeName(1.5) === "float");
  * ```
  */
 export function pythonTypeName(value: unknown): string {
@@ -129,11 +131,12 @@ function cannotSerialize(pythonClass: string): SerializeError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { JsonEncoder } from "./_json_encode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const encoder = new JsonEncoder(new ClassRegistry(), 100);
  * encoder.value({ a: [1, 2.5] }, 0);
- * console.assert(new TextDecoder().decode(encoder.result()) === '{"a": [1, 2.5]}');
+ * assert(new TextDecoder().decode(encoder.result()) === '{"a": [1, 2.5]}');
  * ```
  */
 export class JsonEncoder {

@@ -69,11 +69,12 @@ const FLOAT_TEXT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|n
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MarshalDecoder } from "./_marshal_decode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const data = new Uint8Array([0x5b, 1, 0, 0, 0, 0x4e]); // [None]
  * const value = new MarshalDecoder(data, new ClassRegistry(), 100).decode() as unknown[];
- * console.assert(value.length === 1 && value[0] === null);
+ * assert(value.length === 1 && value[0] === null);
  * ```
  */
 export class MarshalDecoder {

@@ -128,10 +128,11 @@ function isNameLike(text: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { unhashableType } from "./_marshal_encode.ts";
  * import { tuple } from "./values.ts";
- * console.assert(unhashableType(tuple<unknown>(1, [2])) === "list");
- * console.assert(unhashableType(tuple(1, 2)) === undefined);
+ * assert(unhashableType(tuple<unknown>(1, [2])) === "list");
+ * assert(unhashableType(tuple(1, 2)) === undefined);
  * ```
  */
 export function unhashableType(value: unknown, depth = 0): string | undefined {
@@ -166,12 +167,13 @@ function checkHashable(value: unknown): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MarshalScan } from "./_marshal_encode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const shared = [1];
  * const scan = new MarshalScan(new ClassRegistry(), 100);
  * scan.scan([shared, shared], 0);
- * console.assert(scan.isShared(shared));
+ * assert(scan.isShared(shared));
  * ```
  */
 export class MarshalScan {
@@ -261,11 +263,12 @@ export class MarshalScan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MarshalEncoder, MarshalScan } from "./_marshal_encode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const encoder = new MarshalEncoder(new MarshalScan(new ClassRegistry(), 100), 100);
  * encoder.value(300, 0, false);
- * console.assert(encoder.result().join() === [0x69, 0x2c, 0x01, 0, 0].join());
+ * assert(encoder.result().join() === [0x69, 0x2c, 0x01, 0, 0].join());
  * ```
  */
 export class MarshalEncoder {

@@ -78,11 +78,12 @@ const SCRATCH_LIMIT = 1 << 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SerpentDecoder } from "./_serpent_decode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const decoder = new SerpentDecoder({ classes: new ClassRegistry(), maxDepth: 10 });
  * const data = new TextEncoder().encode("# serpent utf-8 python3.2\n[1,'a',(2,)]");
- * console.assert((decoder.decode(data) as unknown[])[1] === "a");
+ * assert((decoder.decode(data) as unknown[])[1] === "a");
  * ```
  */
 export class SerpentDecoder {

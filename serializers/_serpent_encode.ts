@@ -57,11 +57,12 @@ export interface SerpentEncoderSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SerpentEncoder } from "./_serpent_encode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const enc = new SerpentEncoder({ classes: new ClassRegistry(), maxDepth: 100, bytesRepr: false });
  * const text = new TextDecoder().decode(enc.encode([1, "a"]));
- * console.assert(text === "# serpent utf-8 python3.2\n[1,'a']");
+ * assert(text === "# serpent utf-8 python3.2\n[1,'a']");
  * ```
  */
 export class SerpentEncoder {

@@ -88,13 +88,14 @@ export function describe(text: string, at: number, len: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PADDING, SerpentLexer } from "./_serpent_lexer.ts";
  * class Numbers extends SerpentLexer {
  *   read(): unknown {
  *     return this.number();
  *   }
  * }
- * console.assert(new Numbers("0x1_f" + "\0".repeat(PADDING)).read() === 31);
+ * assert(new Numbers("0x1_f" + "\0".repeat(PADDING)).read() === 31);
  * ```
  */
 export class SerpentLexer {

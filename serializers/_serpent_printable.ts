@@ -91,8 +91,9 @@ const BMP_NON_PRINTABLE: Uint8Array = (() => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { isPythonPrintable } from "./_serpent_printable.ts";
- * console.assert(isPythonPrintable(0xe9) && !isPythonPrintable(0x2028) && !isPythonPrintable(0xa0));
+ * assert(isPythonPrintable(0xe9) && !isPythonPrintable(0x2028) && !isPythonPrintable(0xa0));
  * ```
  */
 export function isPythonPrintable(cp: number): boolean {

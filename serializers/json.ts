@@ -43,12 +43,13 @@ import { decodeJson } from "./_json_decode.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { JsonSerializer } from "./json.ts";
  * import { tuple } from "./values.ts";
  * const json = new JsonSerializer({});
  * const bytes = json.dumps({ a: tuple<unknown>(1, 2.5, "x"), b: null });
- * console.assert(new TextDecoder().decode(bytes) === '{"a": [1, 2.5, "x"], "b": null}');
- * console.assert((json.loads(bytes) as { a: unknown[] }).a[2] === "x");
+ * assert(new TextDecoder().decode(bytes) === '{"a": [1, 2.5, "x"], "b": null}');
+ * assert((json.loads(bytes) as { a: unknown[] }).a[2] === "x");
  * ```
  */
 export class JsonSerializer implements Serializer {
@@ -107,9 +108,10 @@ export class JsonSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { JsonSerializer } from "./json.ts";
    * const bytes = new JsonSerializer().dumpsCall("obj", "add", [1, 2], {});
-   * console.assert(
+   * assert(
    *   new TextDecoder().decode(bytes) ===
    *     '{"object": "obj", "method": "add", "params": [1, 2], "kwargs": {}}',
    * );

@@ -45,13 +45,14 @@ import { MarshalDecoder } from "./_marshal_decode.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MarshalSerializer } from "./marshal.ts";
  * import { tuple } from "./values.ts";
  * const marshal = new MarshalSerializer({});
  * const bytes = marshal.dumps(tuple<unknown>(1, "a"));
- * console.assert(bytes[0] === 0xa9 && bytes.length === 10); // flagged small tuple of 2
+ * assert(bytes[0] === 0xa9 && bytes.length === 10); // flagged small tuple of 2
  * const back = marshal.loads(bytes) as unknown[];
- * console.assert(back[0] === 1 && back[1] === "a");
+ * assert(back[0] === 1 && back[1] === "a");
  * ```
  */
 export class MarshalSerializer implements Serializer {
@@ -115,10 +116,11 @@ export class MarshalSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MarshalSerializer } from "./marshal.ts";
    * const marshal = new MarshalSerializer();
    * const call = marshal.loadsCall(marshal.dumpsCall("obj", "add", [1, 2], { z: 3 }));
-   * console.assert(call.method === "add" && call.args[1] === 2 && call.kwargs.z === 3);
+   * assert(call.method === "add" && call.args[1] === 2 && call.kwargs.z === 3);
    * ```
    */
   dumpsCall(

@@ -37,11 +37,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MsgpackSerializer } from "./msgpack.ts";
  * const msgpack = new MsgpackSerializer();
  * const bytes = msgpack.dumps({ a: 1 });
- * console.assert(bytes.join(",") === "129,161,97,1");
- * console.assert((msgpack.loads(bytes) as { a: number }).a === 1);
+ * assert(bytes.join(",") === "129,161,97,1");
+ * assert((msgpack.loads(bytes) as { a: number }).a === 1);
  * ```
  *
  * @module
@@ -64,10 +65,11 @@ import { isPlainObject, type PyStringDict } from "./values.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MsgpackSerializer } from "./msgpack.ts";
  * const msgpack = new MsgpackSerializer();
  * const call = msgpack.loadsCall(msgpack.dumpsCall("obj", "add", [1, 2], {}));
- * console.assert(call.method === "add" && call.args[1] === 2);
+ * assert(call.method === "add" && call.args[1] === 2);
  * ```
  */
 export class MsgpackSerializer implements Serializer {
@@ -112,8 +114,9 @@ export class MsgpackSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MsgpackSerializer } from "./msgpack.ts";
-   * console.assert(new MsgpackSerializer().dumps(1.5)[0] === 0xcb);
+   * assert(new MsgpackSerializer().dumps(1.5)[0] === 0xcb);
    * ```
    */
   dumps(value: unknown): Uint8Array {
@@ -130,8 +133,9 @@ export class MsgpackSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MsgpackSerializer } from "./msgpack.ts";
-   * console.assert(new MsgpackSerializer().loads(new Uint8Array([0x92, 1, 2])) instanceof Array);
+   * assert(new MsgpackSerializer().loads(new Uint8Array([0x92, 1, 2])) instanceof Array);
    * ```
    */
   loads(data: Uint8Array): unknown {
@@ -153,8 +157,9 @@ export class MsgpackSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MsgpackSerializer } from "./msgpack.ts";
-   * console.assert(new MsgpackSerializer().dumpsCall("o", "m", [], {})[0] === 0x94);
+   * assert(new MsgpackSerializer().dumpsCall("o", "m", [], {})[0] === 0x94);
    * ```
    */
   dumpsCall(
@@ -180,10 +185,11 @@ export class MsgpackSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { MsgpackSerializer } from "./msgpack.ts";
    * const msgpack = new MsgpackSerializer();
    * const call = msgpack.loadsCall(msgpack.dumpsCall("o", "m", [], { x: 1 }));
-   * console.assert(call.kwargs.x === 1);
+   * assert(call.kwargs.x === 1);
    * ```
    */
   loadsCall(data: Uint8Array): DecodedCall {

@@ -25,13 +25,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SerpentSerializer } from "./serpent.ts";
  * import { tuple } from "./values.ts";
  * const serpent = new SerpentSerializer();
  * const bytes = serpent.dumps({ a: tuple<unknown>(1, "x") });
- * console.assert(new TextDecoder().decode(bytes) === "# serpent utf-8 python3.2\n{'a':(1,'x')}");
+ * assert(new TextDecoder().decode(bytes) === "# serpent utf-8 python3.2\n{'a':(1,'x')}");
  * const back = serpent.loads(bytes) as { a: unknown[] };
- * console.assert(back.a[1] === "x");
+ * assert(back.a[1] === "x");
  * ```
  *
  * @module
@@ -60,10 +61,11 @@ import { isPlainObject, type PyStringDict } from "./values.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SerpentSerializer } from "./serpent.ts";
  * const serpent = new SerpentSerializer();
  * const call = serpent.loadsCall(serpent.dumpsCall("obj", "echo", ["hi"], {}));
- * console.assert(call.method === "echo" && call.args[0] === "hi");
+ * assert(call.method === "echo" && call.args[0] === "hi");
  * ```
  */
 export class SerpentSerializer implements Serializer {
@@ -111,9 +113,10 @@ export class SerpentSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { SerpentSerializer } from "./serpent.ts";
    * const text = new TextDecoder().decode(new SerpentSerializer().dumps([1.5, null]));
-   * console.assert(text.endsWith("[1.5,None]"));
+   * assert(text.endsWith("[1.5,None]"));
    * ```
    */
   dumps(value: unknown): Uint8Array {
@@ -131,9 +134,10 @@ export class SerpentSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { SerpentSerializer } from "./serpent.ts";
    * const value = new SerpentSerializer().loads(new TextEncoder().encode("{'a': (1, 2j)}"));
-   * console.assert((value as { a: unknown[] }).a.length === 2);
+   * assert((value as { a: unknown[] }).a.length === 2);
    * ```
    */
   loads(data: Uint8Array): unknown {
@@ -155,10 +159,11 @@ export class SerpentSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { SerpentSerializer } from "./serpent.ts";
    * import { tuple } from "./values.ts";
    * const bytes = new SerpentSerializer().dumpsCall("obj", "add", tuple(1, 2), {});
-   * console.assert(new TextDecoder().decode(bytes).endsWith("('obj','add',(1,2),{})"));
+   * assert(new TextDecoder().decode(bytes).endsWith("('obj','add',(1,2),{})"));
    * ```
    */
   dumpsCall(
@@ -180,10 +185,11 @@ export class SerpentSerializer implements Serializer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { SerpentSerializer } from "./serpent.ts";
    * const data = new TextEncoder().encode("('obj','ping',(),None)");
    * const call = new SerpentSerializer().loadsCall(data);
-   * console.assert(call.objectId === "obj" && call.args.length === 0);
+   * assert(call.objectId === "obj" && call.args.length === 0);
    * ```
    */
   loadsCall(data: Uint8Array): DecodedCall {
