@@ -1,13 +1,15 @@
 /**
- * The context of a remote call on the daemon side (Pyro5's `current_context`): the client
- * connection it came in on, the request's header fields and annotations, the response
- * annotations. Internal: `server.ts` re-exports the public part.
+ * The context of a remote call on the daemon side (Pyro5's `current_context`): the daemon, the
+ * client connection it came in on (address, handshake data, session instances, tracked
+ * resources), the request's header fields and annotations, the response annotations.
+ * Internal: `server.ts` re-exports the public part.
  *
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { MessageConnection } from "./protocol/connection.ts";
 import type { Message } from "./protocol/message.ts";
+import type { Daemon } from "./server.ts";
 
 /** Something a connection closes when it ends (see {@linkcode CallContext.trackResource}). */
 export interface Resource {
@@ -16,14 +18,37 @@ export interface Resource {
 }
 
 /**
+ * Ends an instance the daemon made (instance modes): calls its `[Symbol.asyncDispose]` or
+ * `[Symbol.dispose]`, if it has one. JavaScript has no destructors, so this is where a session
+ * or single instance releases what it holds. Errors are ignored, as Pyro5 ignores them.
+ *
+ * @param instance the instance
+ */
+export function disposeInstance(instance: object): void {
+  const target = instance as Partial<AsyncDisposable & Disposable>;
+  try {
+    if (typeof target[Symbol.asyncDispose] === "function") {
+      Promise.resolve(target[Symbol.asyncDispose]!()).catch(() => {});
+    } else if (typeof target[Symbol.dispose] === "function") {
+      target[Symbol.dispose]!();
+    }
+  } catch {
+    // a failing dispose must not break the daemon
+  }
+}
+
+/**
  * One client connection of a daemon, as seen by handshake validators, call contexts and the
- * disconnect hook. Holds the connection's session instances (instance mode `session`).
+ * connect and disconnect hooks. Holds the connection's session instances (instance mode
+ * `session`) and its tracked resources; both end with the connection.
  */
 export class ClientConnection {
-  /** The client's address. */
+  /** The client's address (Pyro5's `client_sock_addr`). */
   readonly remoteAddr: Deno.Addr;
   /** Instances of registered classes for this connection (instance mode `session`). */
   readonly pyroInstances: Map<object, object> = new Map();
+  /** The data the client sent in its connect handshake (undefined before the handshake). */
+  handshake: unknown = undefined;
   #connection: MessageConnection;
   #resources = new Set<Resource>();
 
@@ -48,6 +73,11 @@ export class ClientConnection {
     return this.#connection.closed;
   }
 
+  /** The resources tracked for this connection (Pyro5's `tracked_resources`). */
+  get trackedResources(): ReadonlySet<Resource> {
+    return this.#resources;
+  }
+
   /**
    * Tracks a resource: its `close()` is called when this connection ends.
    *
@@ -66,10 +96,15 @@ export class ClientConnection {
     this.#resources.delete(resource);
   }
 
-  /** Closes the connection, drops the session instances and closes tracked resources. */
+  /**
+   * Closes the connection, ends the session instances (see {@linkcode disposeInstance}) and
+   * closes the tracked resources. Idempotent.
+   */
   close(): void {
     this.#connection.close();
+    const instances = [...this.pyroInstances.values()];
     this.pyroInstances.clear();
+    for (const instance of instances) disposeInstance(instance);
     const resources = [...this.#resources];
     this.#resources.clear();
     for (const resource of resources) {
@@ -82,11 +117,22 @@ export class ClientConnection {
   }
 }
 
+/** A random 16-byte correlation id (a version 4 UUID, as Pyro5's `uuid.uuid4()`). */
+function newCorrelationId(): Uint8Array {
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  id[6] = (id[6] & 0x0f) | 0x40;
+  id[8] = (id[8] & 0x3f) | 0x80;
+  return id;
+}
+
 /**
  * What a remote method can learn about the call it is running in (Pyro5's
- * `current_context`), through {@linkcode currentContext}.
+ * `current_context`), through {@linkcode currentContext}. Handshake validators see one too
+ * (for the connect message).
  */
 export class CallContext {
+  /** The daemon running the call. */
+  readonly daemon: Daemon;
   /** The client connection the call came in on. */
   readonly client: ClientConnection;
   /** The request's sequence number. */
@@ -97,23 +143,33 @@ export class CallContext {
   readonly serializerId: number;
   /** The request's annotations. */
   readonly annotations: Map<string, Uint8Array>;
-  /** The request's 16-byte correlation id, or null. */
-  readonly correlationId: Uint8Array | null;
+  /**
+   * The request's 16-byte correlation id, or a new random one when it had none (as Pyro5). The
+   * reply carries it, and proxies used while handling the call send it on.
+   */
+  readonly correlationId: Uint8Array;
   #responseAnnotations: Map<string, Uint8Array> | null = null;
 
   /**
    * Makes the context of one request (the daemon makes these).
    *
+   * @param daemon the daemon
    * @param client the client connection
    * @param message the request
    */
-  constructor(client: ClientConnection, message: Message) {
+  constructor(daemon: Daemon, client: ClientConnection, message: Message) {
+    this.daemon = daemon;
     this.client = client;
     this.seq = message.seq;
     this.msgFlags = message.flags;
     this.serializerId = message.serializerId;
     this.annotations = message.annotations;
-    this.correlationId = message.correlationId;
+    this.correlationId = message.correlationId ?? newCorrelationId();
+  }
+
+  /** The client's address (Pyro5's `client_sock_addr`). */
+  get clientAddr(): Deno.Addr {
+    return this.client.remoteAddr;
   }
 
   /** Annotations to add to the response (4-character ids); created on first use. */
@@ -147,26 +203,27 @@ export class CallContext {
 
 const contextStorage = new AsyncLocalStorage<CallContext>();
 
-type Method = (...args: unknown[]) => unknown;
+// deno-lint-ignore no-explicit-any
+type Method = (...args: any[]) => unknown;
 
-function invoke(method: Method, target: object, args: unknown[]): unknown {
+function invoke(method: Method, target: unknown, args: unknown[]): unknown {
   return method.apply(target, args);
 }
 
 /**
- * Runs a method on its target inside a call context, so that {@linkcode currentContext} sees
- * it (also after awaits in the method).
+ * Runs a function inside a call context, so that {@linkcode currentContext} sees it (also after
+ * awaits in it).
  *
  * @param context the call context
- * @param method the method
+ * @param method the function
  * @param target its `this`
  * @param args its arguments
- * @returns what the method returns
+ * @returns what the function returns
  */
 export function runInContext(
   context: CallContext,
   method: Method,
-  target: object,
+  target: unknown,
   args: unknown[],
 ): unknown {
   return contextStorage.run(context, invoke, method, target, args);
@@ -174,7 +231,8 @@ export function runInContext(
 
 /**
  * The context of the remote call being run, or undefined outside one (Pyro5's
- * `current_context`). Works in sync and async methods, and in oneway calls.
+ * `current_context`). Works in sync and async methods, in oneway calls, in instance creators and
+ * constructors of instance-mode classes, and in handshake validators.
  *
  * @returns the call context
  *

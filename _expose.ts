@@ -21,13 +21,13 @@ const EXPOSURE: unique symbol = Symbol.for("pyro-deno.exposure");
 type Marked = { [EXPOSED]?: boolean; [ONEWAY]?: boolean; [CALLBACK]?: boolean };
 
 // Pyro5's `_private_dunder_methods`: dunder names that stay private, plus JavaScript's own.
+// Unlike Pyro5, `__call__` may be exposed: a proxy of an object exposing it is callable.
 const PRIVATE_DUNDERS: ReadonlySet<string> = new Set([
   "__init__",
   "__init_subclass__",
   "__class__",
   "__module__",
   "__weakref__",
-  "__call__",
   "__new__",
   "__del__",
   "__repr__",

@@ -56,12 +56,30 @@ import {
 } from "./serializers/mod.ts";
 import { resolve } from "./locate.ts";
 import { PyroUri } from "./uri.ts";
+import { autoProxyDict } from "./_autoproxy.ts";
+import { BLOB_ANNOTATION, encodeBlobInfo, SerializedBlob } from "./_blob.ts";
+import { currentContext } from "./_call_context.ts";
+import type { Daemon } from "./server.ts";
 
 // Name server lookups live in locate.ts (which uses PyroProxy); they are part of the client API.
 export { locateNS, type LocateOptions, resolve, type ResolveOptions } from "./locate.ts";
+export { SerializedBlob } from "./_blob.ts";
+export type {
+  AttributeNames,
+  MemberNames,
+  MethodNames,
+  Oneway,
+  ONEWAY_MARK,
+  Remote,
+  RemoteFunction,
+  RemoteMembers,
+  RemoteMethod,
+  RemoteResult,
+} from "./_remote.ts";
+import type { Remote } from "./_remote.ts";
 
 const { CONNECT, CONNECT_OK, CONNECT_FAIL, INVOKE, RESULT } = MessageType;
-const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT } = MessageFlags;
+const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT, KEEP_SERIALIZED } = MessageFlags;
 const DAEMON_NAME = "Pyro.Daemon";
 const NO_KWARGS: Readonly<PyStringDict> = Object.freeze({});
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -142,10 +160,35 @@ export interface ProxyOptions {
    */
   validateHandshake?: (response: unknown) => void | Promise<void>;
   /**
-   * Annotations to send with every message (Pyro5's `current_context.annotations`).
+   * Annotations to send with every message (Pyro5's `current_context.annotations`). Called
+   * for each message, synchronously in the caller's async context, so per-call annotations can
+   * come from an `AsyncLocalStorage`.
    * @default {undefined}
    */
   annotations?: () => Map<string, Uint8Array> | undefined;
+  /**
+   * Told about the annotations of every response that has some (CONNECT_OK and RESULT
+   * messages), with the message type, before the call's promise settles (Pyro4's
+   * `_pyroResponseAnnotations`; with concurrent calls, safer than reading
+   * `_pyroResponseAnnotations` afterwards).
+   * @default {undefined}
+   */
+  onResponseAnnotations?: (annotations: Map<string, Uint8Array>, messageType: number) => void;
+  /**
+   * The daemon that receives calls to plain functions passed as arguments: each such function
+   * is registered there (once) and travels as a proxy the other side can call. Inside a
+   * daemon's method, that daemon is used when this is not set. Objects registered with any
+   * daemon always travel as proxies to it.
+   * @default {undefined}
+   */
+  callbackDaemon?: Daemon;
+  /**
+   * Makes the proxy callable: `await proxy(a, b)` calls the remote `__call__` method. A callable
+   * proxy is a function (`typeof` is "function"), which the json, marshal and msgpack encoders
+   * only accept as a call's direct argument or result, not inside a container.
+   * @default {whether the known metadata (`metadata` option, received proxy) has `__call__`}
+   */
+  callable?: boolean;
   /**
    * Metadata already known (Pyro5's `known_metadata`): method, oneway and attribute names.
    * The connect handshake still updates it.
@@ -169,6 +212,11 @@ class Channel {
     /** The object id calls go to: the one of the resolved PYRO URI. */
     readonly objectId: string,
   ) {}
+}
+
+function hasKeys(dict: Readonly<PyStringDict>): boolean {
+  for (const _ in dict) return true;
+  return false;
 }
 
 function attributeError(message: string): RemoteError {
@@ -209,7 +257,26 @@ export type RemoteMember = any;
  *
  * The proxy connects on first use (connect handshake with metadata, as Pyro5), and reconnects on
  * the next use after a release, a lost connection or a timeout. `using` and `await using`
- * release the connection.
+ * release the connection. With `maxRetries` (or the MAX_RETRIES config item), a method call
+ * that fails with {@linkcode ConnectionClosedError} or {@linkcode TimeoutError} is sent again on
+ * a new connection, up to that many times (off by default, as in Pyro5; only for calls that may
+ * safely run twice). `_pyroReconnect()` waits for a restarted daemon.
+ *
+ * A proxy made `callable` (by default: a received proxy whose object exposes `__call__`, e.g. a
+ * function callback) can be called itself, which calls the remote `__call__` method:
+ * `await adder(1, 2)`. (Its TypeScript type is not callable, so that `apply`, `call`, `name`...
+ * stay remote names: type a callable proxy with {@linkcode createProxy} and an interface with
+ * `__call__`, or {@linkcode RemoteFunction}.)
+ * Registered objects and plain functions in arguments travel as proxies (see
+ * {@linkcode ProxyOptions.callbackDaemon}); proxies in results arrive as `PyroProxy` objects.
+ *
+ * Concurrency (Pyro5's proxy "ownership"): a proxy belongs to no task. Any number of concurrent
+ * tasks may call through it; their calls are pipelined on its one connection and replies are
+ * matched by sequence number (a Python daemon, and ours, run one connection's calls in order;
+ * oneway calls run apart). Pyro5's `_pyroClaimOwnership()` is not needed and does not exist.
+ * What one task does to the connection affects all: a timeout or a lost connection fails every
+ * call in flight on it (each is retried when `maxRetries` allows), and `_pyroRelease()` ends
+ * them. Use separate proxies for calls that must not share that fate.
  *
  * @example
  * ```ts
@@ -262,6 +329,8 @@ export class PyroProxy implements AsyncDisposable, Disposable {
   _pyroResponseAnnotations: Map<string, Uint8Array> = new Map();
 
   /**
+   * Makes a proxy; it connects on first use.
+   *
    * @param uri the object's URI (PYRO:, or PYRONAME:/PYROMETA: resolved through the name server)
    * @param options serializer, timeout, handshake, configuration, hooks
    * @throws {PyroError} for an invalid URI
@@ -284,11 +353,38 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       maxMessageSize: this.#config.MAX_MESSAGE_SIZE,
     };
     const config = this.#config;
+    const callbackDaemon = options.callbackDaemon;
     this.#classes = (options.classes ?? new ClassRegistry()).with({
-      makeProxy: (state) => PyroProxy.fromState(state, { config }),
+      replace: (value) => PyroProxy.#outgoing(value, callbackDaemon),
+      makeProxy: (state) => PyroProxy.fromState(state, { config, callbackDaemon }),
     });
     if (options.metadata) this.#setMetadata(options.metadata);
-    return new Proxy(this, PyroProxy.#handler);
+    // A function target makes the proxy callable (a remote `__call__`). Only proxies that ask
+    // for it are functions: not every serializer sends function-typed values inside containers.
+    // The target's prototype keeps `instanceof PyroProxy` true; every member access goes to
+    // this instance.
+    const callable = options.callable ?? this.#methods.has("__call__");
+    const target = callable ? () => {} : {};
+    Object.setPrototypeOf(target, PyroProxy.prototype);
+    return new Proxy(target, PyroProxy.#handlerFor(this)) as unknown as PyroProxy;
+  }
+
+  /**
+   * How objects in arguments travel: registered objects (of any daemon) as proxies to them,
+   * plain functions as proxies to a registration in the callback daemon.
+   */
+  static #outgoing(value: object, callbackDaemon: Daemon | undefined): PyStringDict | undefined {
+    const registered = autoProxyDict(value);
+    if (registered !== undefined) return registered;
+    if (typeof value !== "function" || value instanceof PyroProxy) return undefined;
+    const daemon = callbackDaemon ?? currentContext()?.daemon;
+    if (daemon === undefined) {
+      throw new SerializeError(
+        `cannot pass function ${value.name || "<anonymous>"}: ` +
+          "give the proxy a callbackDaemon to receive the calls",
+      );
+    }
+    return daemon.functionProxyDict(value as (...args: never[]) => unknown);
   }
 
   /**
@@ -321,31 +417,41 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     return proxy;
   }
 
-  static #handler: ProxyHandler<PyroProxy> = {
-    get(target, name) {
-      if (name in target) {
-        const value = Reflect.get(target, name, target);
-        if (typeof value !== "function" || name === "constructor") return value;
-        let bound = target.#boundCache.get(name);
-        if (bound === undefined) {
-          bound = (value as (...args: unknown[]) => unknown).bind(target);
-          target.#boundCache.set(name, bound);
+  static #handlerFor(proxy: PyroProxy): ProxyHandler<object> {
+    return {
+      get(_target, name) {
+        if (name in proxy) {
+          const value = Reflect.get(proxy, name, proxy);
+          if (typeof value !== "function" || name === "constructor") return value;
+          let bound = proxy.#boundCache.get(name);
+          if (bound === undefined) {
+            bound = (value as (...args: unknown[]) => unknown).bind(proxy);
+            proxy.#boundCache.set(name, bound);
+          }
+          return bound;
         }
-        return bound;
-      }
-      if (typeof name === "symbol" || name === "then") return undefined;
-      return target.#member(name);
-    },
-    set(target, name, value) {
-      if (name in target || typeof name === "symbol") {
-        return Reflect.set(target, name, value, target);
-      }
-      throw new TypeError(
-        `Cannot set remote attribute '${name}' with an assignment: ` +
-          `use await proxy._pyroSetAttr("${name}", value)`,
-      );
-    },
-  };
+        if (typeof name === "symbol" || name === "then") return undefined;
+        return proxy.#member(name);
+      },
+      set(_target, name, value) {
+        if (name in proxy || typeof name === "symbol") {
+          return Reflect.set(proxy, name, value, proxy);
+        }
+        throw new TypeError(
+          `Cannot set remote attribute '${name}' with an assignment: ` +
+            `use await proxy._pyroSetAttr("${name}", value)`,
+        );
+      },
+      has(_target, name) {
+        return name in proxy;
+      },
+      apply(_target, _thisArg, args) {
+        const call = proxy.#member("__call__");
+        if (typeof call !== "function") return Promise.reject(proxy.#noSuchMember("__call__"));
+        return (call as (...args: unknown[]) => unknown)(...args);
+      },
+    };
+  }
 
   /** The remote member for a name: a method function, an attribute read, or a deferred one. */
   #member(name: string): unknown {
@@ -481,12 +587,16 @@ export class PyroProxy implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Releases the connection and connects again, retrying every 2 seconds.
+   * Releases the connection and connects again (Pyro5's `_pyroReconnect`), retrying after a
+   * pause while connecting fails: e.g. while a restarted daemon is not listening yet on the
+   * URI's port. Calls pending on the old connection fail with {@linkcode ConnectionClosedError}.
    *
    * @param tries how many attempts
+   * @param delay seconds between attempts (Pyro5 waits 2)
    * @throws {ConnectionClosedError} when every attempt failed
+   * @throws {PyroError} for a refusal that is not a communication problem
    */
-  async _pyroReconnect(tries = 100000000): Promise<void> {
+  async _pyroReconnect(tries = 100000000, delay = 2): Promise<void> {
     this._pyroRelease();
     while (tries > 0) {
       try {
@@ -495,7 +605,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       } catch (error) {
         if (!(error instanceof CommunicationError)) throw error;
         tries--;
-        if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 2000));
+        if (tries > 0) await new Promise((resolve) => setTimeout(resolve, delay * 1000));
       }
     }
     throw new ConnectionClosedError("failed to reconnect");
@@ -590,10 +700,34 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     flags = 0,
     objectId?: string,
   ): Promise<unknown> {
+    // The caller's async context, read before any await: annotations and correlation id.
+    let annotations = this.#options.annotations?.() ?? this.#noAnnotations;
+    const correlationId = this.#correlationId();
     let channel = this.#channel;
     if (channel === null || channel.connection.closed) channel = await this.#connect(false);
-    const serializer = this.#serializerInUse();
-    const data = serializer.dumpsCall(objectId ?? channel.objectId, method, args, kwargsDict);
+    let serializer = this.#serializerInUse();
+    const target = objectId ?? channel.objectId;
+    let data: Uint8Array;
+    if (args[0] instanceof SerializedBlob) {
+      // Pyro5's keep-serialized call: object and method travel in the BLBI annotation.
+      if (args.length > 1 || hasKeys(kwargsDict)) {
+        throw new SerializeError("if SerializedBlob is used, it must be the only argument");
+      }
+      const blob = args[0];
+      // A received blob goes on in its own serializer, untouched (the reply comes back in it).
+      if (blob.serializerId !== null) serializer = this.#serializerById(blob.serializerId);
+      flags |= KEEP_SERIALIZED;
+      annotations = new Map(annotations);
+      annotations.set(BLOB_ANNOTATION, encodeBlobInfo(blob.info, target, method));
+      data = blob.payloadFor(serializer, target, method);
+    } else {
+      data = serializer.dumpsCall(
+        target,
+        method,
+        this.#functionsOut(args),
+        this.#functionsOutOfKwargs(kwargsDict),
+      );
+    }
     if (this.#oneway.has(method)) flags |= ONEWAY;
     const seq = (this.#seq + 1) & 0xffff;
     this.#seq = seq;
@@ -603,8 +737,8 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       seq,
       serializerId: serializer.id,
       data,
-      annotations: this.#options.annotations?.() ?? this.#noAnnotations,
-      correlationId: this._pyroCorrelationId,
+      annotations,
+      correlationId,
     };
     // Encoding first: a message that is too large fails this call only, like Pyro5.
     const bytes = encodeMessage(message, this.#messageOptions);
@@ -624,6 +758,37 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     channel.connection.sendBytes(bytes).catch((error) => this.#fail(channel, error));
     if (!channel.reading) this.#pump(channel);
     return this.#decodeReply(await reply, serializer);
+  }
+
+  /** The correlation id to send: the proxy's own, else the one of the daemon call running. */
+  #correlationId(): Uint8Array | null {
+    return this._pyroCorrelationId ?? currentContext()?.correlationId ?? null;
+  }
+
+  /**
+   * Function-typed arguments (plain functions, callable proxies) as their class dicts: not
+   * every encoder hands functions to the class registry, so the top level is done here.
+   */
+  #functionsOut(args: readonly unknown[]): readonly unknown[] {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < args.length; i++) {
+      if (typeof args[i] === "function") {
+        out ??= [...args];
+        out[i] = this.#classes.toDict(args[i] as object);
+      }
+    }
+    return out ?? args;
+  }
+
+  #functionsOutOfKwargs(kwargsDict: Readonly<PyStringDict>): Readonly<PyStringDict> {
+    let out: PyStringDict | null = null;
+    for (const key in kwargsDict) {
+      if (typeof kwargsDict[key] === "function") {
+        out ??= { ...kwargsDict };
+        out[key] = this.#classes.toDict(kwargsDict[key] as object);
+      }
+    }
+    return out ?? kwargsDict;
   }
 
   #callWithRetries(method: string, args: unknown[]): Promise<unknown> {
@@ -691,7 +856,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     if (message.serializerId !== serializer.id) {
       throw new SerializeError(`invalid serializer in response: ${message.serializerId}`);
     }
-    if (message.annotations.size > 0) this._pyroResponseAnnotations = message.annotations;
+    if (message.annotations.size > 0) this.#responseAnnotations(message);
     const data = serializer.loads(message.data);
     if (message.flags & ITEM_STREAM_RESULT) {
       const id = message.annotations.get("STRM");
@@ -707,6 +872,20 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       throw data instanceof Error ? data : new PyroError(`remote error: ${String(data)}`);
     }
     return data;
+  }
+
+  #responseAnnotations(message: Message): void {
+    this._pyroResponseAnnotations = message.annotations;
+    this.#options.onResponseAnnotations?.(message.annotations, message.type);
+  }
+
+  #serializerById(id: number): Serializer {
+    const own = this.#serializerInUse();
+    if (own.id === id) return own;
+    return createSerializer(id, {
+      classes: this.#classes,
+      serpentBytesRepr: this.#config.SERPENT_BYTES_REPR,
+    });
   }
 
   #serializerInUse(): Serializer {
@@ -756,7 +935,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
         serializerId: serializer.id,
         data: serializer.dumps({ handshake: this.#handshake, object: uri.object }),
         annotations: this.#options.annotations?.() ?? this.#noAnnotations,
-        correlationId: this._pyroCorrelationId,
+        correlationId: this.#correlationId(),
       });
       reply = await connection.receive(timeoutMs);
     } catch (error) {
@@ -789,7 +968,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       connection.close();
       throw error;
     }
-    if (reply.annotations.size > 0) this._pyroResponseAnnotations = reply.annotations;
+    if (reply.annotations.size > 0) this.#responseAnnotations(reply);
     const channel = new Channel(connection, conn, uri.object);
     this.#channel = channel;
     if (replaceUri) this.#uri = uri;
@@ -858,6 +1037,40 @@ export class PyroProxy implements AsyncDisposable, Disposable {
   [INSPECT](): string {
     return this.toString();
   }
+}
+
+/**
+ * A typed proxy: a {@linkcode PyroProxy} typed as {@linkcode Remote}`<T>`, so calls are checked
+ * against the interface `T` the server implements (a wrong method name, argument or result use
+ * fails `deno check`). At run time it is an ordinary proxy.
+ *
+ * @param uri the object's URI
+ * @param options as for {@linkcode PyroProxy}
+ * @returns the proxy
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { createProxy } from "./client.ts";
+ * import { Daemon, expose } from "./server.ts";
+ * interface Greeter {
+ *   greet(name: string): string;
+ * }
+ * @expose
+ * class Friendly implements Greeter {
+ *   greet(name: string): string {
+ *     return `hi ${name}`;
+ *   }
+ * }
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * const uri = daemon.register(new Friendly());
+ * await using greeter = createProxy<Greeter>(uri);
+ * const text: string = await greeter.greet("you");
+ * assert(text === "hi you");
+ * ```
+ */
+export function createProxy<T>(uri: string | PyroUri, options: ProxyOptions = {}): Remote<T> {
+  return new PyroProxy(uri, options) as unknown as Remote<T>;
 }
 
 /**
@@ -972,6 +1185,8 @@ export class StreamResult implements AsyncIterableIterator<unknown> {
   #proxy: PyroProxy | null;
 
   /**
+   * Wraps a remote stream (a proxy's call makes these).
+   *
    * @param proxy the proxy whose connection carries the stream
    * @param streamId the stream id
    */

@@ -15,8 +15,25 @@
  * accessors; Pyro5's `__getattr__`/`__setattr__` calls read and write them. Keyword arguments of
  * a Python caller arrive as one extra, last argument: a plain object. A method returning an
  * iterator or generator (sync or async) is streamed item by item (Pyro5's ITER_STREAMING).
- * Inside a method, {@linkcode currentContext} gives the client connection, annotations and
- * correlation id of the call.
+ *
+ * The calling model, as Pyro5's:
+ * - Auto proxies: a registered object (or class) in a result or argument travels as a proxy to
+ *   it, with every serializer. A plain function returned by a method is registered for as long
+ *   as that client's connection lasts and travels as a callable proxy (`__call__`).
+ * - Callbacks: proxies in arguments arrive as {@linkcode PyroProxy} objects the method can call,
+ *   also while the caller's call is still running; {@linkcode callback} marks methods whose
+ *   errors are also reported on this side (`onError`, else `console.error`).
+ * - Instance modes: a registered class is instantiated per {@linkcode behavior} (`single`,
+ *   `session`, `percall`), inside the call's context; instances with `[Symbol.dispose]` or
+ *   `[Symbol.asyncDispose]` are disposed when their scope ends.
+ * - Call context: inside a method (and an instance creator, and `validateHandshake`),
+ *   {@linkcode currentContext} gives the daemon, the client connection (address, handshake data,
+ *   tracked resources), annotations, correlation id (the request's, or a new one, sent back and
+ *   on by proxies used during the call) and response annotations.
+ * - Connections: `onConnect` and `onDisconnect` hooks; resources tracked on a connection are
+ *   closed when it ends.
+ * - `SerializedBlob`: a call whose single argument is a blob (KEEP_SERIALIZED flag and `BLBI`
+ *   annotation) hands the method a blob still serialized, to forward or decode on demand.
  *
  * @example
  * ```ts
@@ -43,13 +60,22 @@ import {
   expose,
   type ExposedInfo,
   type ExposedMembers,
+  exposeObject,
   getExposedMembers,
   getInstancing,
   type Instancing,
   isCallback,
   isPrivateAttribute,
 } from "./_expose.ts";
-import { CallContext, ClientConnection, currentContext, runInContext } from "./_call_context.ts";
+import { autoProxyDict, markRegistered, registrationOf, unmarkRegistered } from "./_autoproxy.ts";
+import { blobData, decodeBlobCall } from "./_blob.ts";
+import {
+  CallContext,
+  ClientConnection,
+  currentContext,
+  disposeInstance,
+  runInContext,
+} from "./_call_context.ts";
 import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
 import { formatTraceback } from "./_traceback.ts";
 import { PyroProxy } from "./client.ts";
@@ -98,7 +124,7 @@ export { CallContext, ClientConnection, currentContext, type Resource } from "./
 export const DAEMON_NAME = "Pyro.Daemon";
 
 const { CONNECT, CONNECT_OK, CONNECT_FAIL, INVOKE, RESULT, PING } = MessageType;
-const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT } = MessageFlags;
+const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT, KEEP_SERIALIZED } = MessageFlags;
 const MARSHAL_ID = 2;
 const CLOSE_WAIT_MS = 5000;
 const NO_FREE_WORKERS = "no free workers, increase server threadpool size";
@@ -163,7 +189,8 @@ export interface DaemonOptions {
   classes?: ClassRegistry;
   /**
    * Checks a new connection's handshake data (Pyro5's `validateHandshake`): returns the response
-   * data, or throws to refuse the connection (the error message goes to the client).
+   * data (or a promise of it), or throws to refuse the connection (the error message goes to the
+   * client). {@linkcode currentContext} describes the connect message while it runs.
    * @default {() => "hello"}
    */
   validateHandshake?: (client: ClientConnection, data: unknown) => unknown;
@@ -178,7 +205,13 @@ export interface DaemonOptions {
    */
   onError?: (error: unknown, info: CallErrorInfo) => void;
   /**
-   * Told when a client connection ends (Pyro5's `clientDisconnect`).
+   * Told when a client connection has passed the handshake (after `validateHandshake`).
+   * @default {undefined}
+   */
+  onConnect?: (client: ClientConnection) => void;
+  /**
+   * Told when a client connection ends (Pyro5's `clientDisconnect`), before its session
+   * instances and tracked resources are closed, so it can still look at them.
    * @default {undefined}
    */
   onDisconnect?: (client: ClientConnection) => void;
@@ -197,6 +230,26 @@ interface Registration {
   instancing: Instancing | null;
 }
 
+/** A plain function the daemon registered to receive calls (sent out as a callable proxy). */
+interface FunctionEntry {
+  /** The registered object: it exposes `__call__`. */
+  object: object;
+  /** Client connections it was returned to; empty and `pinned` false means unregister it. */
+  holders: Set<ClientConnection>;
+  /** Registered for a proxy's argument: stays until unregistered or the daemon closes. */
+  pinned: boolean;
+}
+
+/** Any function (what the daemon can register as a callable object). */
+type AnyFunction = (...args: never[]) => unknown;
+
+/** The object a plain function is registered as: its one exposed method is `__call__`. */
+function functionObject(fn: AnyFunction): object {
+  return exposeObject({
+    __call__: (...args: unknown[]) => (fn as (...args: unknown[]) => unknown)(...args),
+  }, { methods: ["__call__"], attributes: [] });
+}
+
 /** A problem that ends the connection at once, without any reply. */
 class FatalForConnection extends Error {}
 
@@ -211,40 +264,6 @@ function attributeError(message: string): RemoteError {
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
-}
-
-/**
- * Decodes a call. Python Pyro5 proxies send `kwargs` as None for attribute access and batches,
- * which a strict `loadsCall` may refuse: those calls are decoded leniently here.
- */
-function decodeCall(serializer: Serializer, data: Uint8Array): DecodedCall {
-  try {
-    return serializer.loadsCall(data);
-  } catch (error) {
-    let value: unknown;
-    try {
-      value = serializer.loads(data);
-    } catch {
-      throw error;
-    }
-    let parts: unknown[] | null = null;
-    if (Array.isArray(value) && value.length === 4) parts = value;
-    else if (isPlainObject(value) && "object" in value) {
-      parts = [value.object, value.method, value.params, value.kwargs];
-    }
-    if (
-      parts && typeof parts[0] === "string" && typeof parts[1] === "string" &&
-      Array.isArray(parts[2]) && (parts[3] === null || isPlainObject(parts[3]))
-    ) {
-      return {
-        objectId: parts[0],
-        method: parts[1],
-        args: parts[2],
-        kwargs: (parts[3] ?? {}) as PyStringDict,
-      };
-    }
-    throw error;
-  }
 }
 
 function hasKeys(dict: PyStringDict): boolean {
@@ -361,6 +380,9 @@ export class Daemon implements AsyncDisposable {
   #objects = new Map<string, Registration>();
   #ids = new Map<object, string>();
   #singletons = new Map<object, object>();
+  #functions = new WeakMap<AnyFunction, FunctionEntry>();
+  /** The connection whose reply is being serialized (results may hold functions to register). */
+  #encodingFor: ClientConnection | null = null;
   #clients = new Set<ClientConnection>();
   #tasks = new Set<Promise<void>>();
   #streams: ItemStreams;
@@ -405,7 +427,7 @@ export class Daemon implements AsyncDisposable {
     };
     this.#classes = (options.classes ?? new ClassRegistry()).with({
       replace: (value) => this.#autoProxy(value),
-      makeProxy: (state) => PyroProxy.fromState(state, { config }),
+      makeProxy: (state) => PyroProxy.fromState(state, { config, callbackDaemon: this }),
     });
 
     if (options.unixSocket) {
@@ -468,13 +490,25 @@ export class Daemon implements AsyncDisposable {
   }
 
   /**
+   * How many instances of registered classes exist: `single` ones plus every connection's
+   * `session` ones (`percall` instances live only during their call).
+   */
+  get instanceCount(): number {
+    let count = this.#singletons.size;
+    for (const client of this.#clients) count += client.pyroInstances.size;
+    return count;
+  }
+
+  /**
    * Registers an object (or a class, instantiated per its {@linkcode behavior}) for remote use.
    *
    * @param target the object or class
    * @param objectId its id; by default `obj_` and 32 hex digits, like Pyro5
    * @param options `force` replaces a registration with the same id
    * @returns the object's URI
-   * @throws {DaemonError} when the object or the id is already registered
+   * @throws {DaemonError} when the object or the id is already registered here (unlike
+   * Pyro5, an object may be registered with several daemons; outside its daemons' own replies it
+   * travels as a proxy of the first one)
    *
    * @example
    * ```ts
@@ -500,16 +534,20 @@ export class Daemon implements AsyncDisposable {
       }
     } else {
       const old = this.#objects.get(id);
-      if (old) this.#ids.delete(old.target);
+      if (old) this.#forget(old);
     }
     const isClass = typeof target === "function";
-    this.#objects.set(id, {
+    const registration: Registration = {
       id,
       target,
       info: getExposedMembers(target),
       instancing: isClass ? getInstancing(target) : null,
-    });
+    };
+    this.#objects.set(id, registration);
     this.#ids.set(target, id);
+    if (registrationOf(target) === undefined) {
+      markRegistered(target, { owner: this, proxyDict: () => this.#proxyDict(registration) });
+    }
     return this.uriFor(id);
   }
 
@@ -523,16 +561,55 @@ export class Daemon implements AsyncDisposable {
     let id: string | undefined;
     if (typeof objectOrId === "string") id = objectOrId;
     else {
-      id = this.#ids.get(objectOrId);
+      const fn = typeof objectOrId === "function"
+        ? this.#functions.get(objectOrId as AnyFunction)
+        : undefined;
+      id = this.#ids.get(fn?.object ?? objectOrId);
       if (id === undefined) throw new DaemonError("object isn't registered");
     }
     if (id === DAEMON_NAME) return;
     const registration = this.#objects.get(id);
-    if (registration) {
-      this.#objects.delete(id);
-      this.#ids.delete(registration.target);
+    if (registration) this.#forget(registration);
+  }
+
+  #forget(registration: Registration): void {
+    if (this.#objects.get(registration.id) === registration) this.#objects.delete(registration.id);
+    this.#ids.delete(registration.target);
+    unmarkRegistered(registration.target, this);
+    const single = this.#singletons.get(registration.target);
+    if (single !== undefined) {
       this.#singletons.delete(registration.target);
+      disposeInstance(single);
     }
+  }
+
+  /**
+   * The object a plain function is registered as, registering it on first use (one
+   * registration per function). `holder` ties it to a client connection: it is unregistered
+   * when every connection it was returned to has ended; without a holder it stays until
+   * {@linkcode Daemon.unregister} or close.
+   */
+  #functionEntry(fn: AnyFunction, holder: ClientConnection | null): FunctionEntry {
+    let entry = this.#functions.get(fn);
+    if (entry === undefined || !this.#ids.has(entry.object)) {
+      entry = { object: functionObject(fn), holders: new Set(), pinned: false };
+      this.#functions.set(fn, entry);
+      this.register(entry.object);
+    }
+    if (holder === null) entry.pinned = true;
+    else if (!entry.holders.has(holder)) {
+      entry.holders.add(holder);
+      const held = entry;
+      holder.trackResource({
+        close: () => {
+          held.holders.delete(holder);
+          if (held.holders.size === 0 && !held.pinned && this.#ids.has(held.object)) {
+            this.unregister(held.object);
+          }
+        },
+      });
+    }
+    return entry;
   }
 
   /**
@@ -555,14 +632,18 @@ export class Daemon implements AsyncDisposable {
   }
 
   /**
-   * A proxy for a registered object, with its metadata already known.
+   * A proxy for a registered object, with its metadata already known. A plain function that is
+   * not registered yet is registered now, as for {@linkcode Daemon.functionProxyDict}.
    *
-   * @param objectOrId the object or its id
+   * @param objectOrId the object or its id, or a plain function
    * @param nat use the NAT location when there is one
-   * @returns the proxy (connects on first use)
+   * @returns the proxy (connects on first use; callable when the object exposes `__call__`)
    * @throws {DaemonError} for an object that is not registered
    */
   proxyFor(objectOrId: object | string, nat = true): PyroProxy {
+    if (typeof objectOrId === "function" && !this.#ids.has(objectOrId)) {
+      objectOrId = this.#functionEntry(objectOrId as AnyFunction, null).object;
+    }
     const uri = this.uriFor(objectOrId, nat);
     const registration = this.#objects.get(uri.object);
     if (!registration) throw new DaemonError("object isn't registered in this daemon");
@@ -573,7 +654,21 @@ export class Daemon implements AsyncDisposable {
       attrs: [...registration.info.attrs],
       handshake: "hello",
       serializer: null,
-    }, { config: this.config });
+    }, { config: this.config, callbackDaemon: this });
+  }
+
+  /**
+   * How a plain function travels when it is passed to a remote call (by a proxy whose
+   * `callbackDaemon` is this daemon): registered here once (an object exposing `__call__`),
+   * it goes out as a proxy the receiver calls (`await cb(...)` in Deno, `cb.__call__(...)` in
+   * Python). It stays registered until {@linkcode Daemon.unregister}`(fn)` or close.
+   *
+   * @param fn the function
+   * @returns Pyro5's proxy class dict for it
+   */
+  functionProxyDict(fn: (...args: never[]) => unknown): PyStringDict {
+    const entry = this.#functionEntry(fn, null);
+    return this.#proxyDict(this.#objects.get(this.#ids.get(entry.object)!)!);
   }
 
   /**
@@ -630,6 +725,12 @@ export class Daemon implements AsyncDisposable {
     }
     for (const client of this.#clients) client.close();
     this.#streams.closeAll();
+    // Registered objects may be registered with another daemon now; instances end.
+    for (const registration of this.#objects.values()) {
+      unmarkRegistered(registration.target, this);
+    }
+    for (const single of this.#singletons.values()) disposeInstance(single);
+    this.#singletons.clear();
     (async () => {
       await this.#acceptLoop;
       // Connections end at once; a method still running gets up to 5 s (like Pyro5's shutdown).
@@ -713,12 +814,15 @@ export class Daemon implements AsyncDisposable {
     const connection = new MessageConnection(conn, this.#connectionOptions);
     const client = new ClientConnection(conn.remoteAddr, connection);
     this.#clients.add(client);
+    let connected = false;
     try {
       if (this.#clients.size > this.#maxConnections) {
         await this.#handshake(client, NO_FREE_WORKERS);
         return;
       }
       if (!await this.#handshake(client, null)) return;
+      connected = true;
+      this.#callHook(this.#options.onConnect, client);
       const timeoutMs = this.#timeoutMs;
       while (!connection.closed) {
         const message = await connection.receive(timeoutMs);
@@ -731,15 +835,16 @@ export class Daemon implements AsyncDisposable {
       // the connection failed (closed, timeout, bad message): Pyro5 ends just this connection
     } finally {
       this.#clients.delete(client);
-      this.#clientDisconnected(client);
+      this.#streams.clientGone(client);
+      // Like Pyro5, only connections that passed the handshake are reported as disconnected.
+      if (connected) this.#callHook(this.#options.onDisconnect, client);
       client.close();
     }
   }
 
-  #clientDisconnected(client: ClientConnection): void {
-    this.#streams.clientGone(client);
+  #callHook(hook: ((client: ClientConnection) => void) | undefined, client: ClientConnection) {
     try {
-      this.#options.onDisconnect?.(client);
+      hook?.(client);
     } catch {
       // a failing hook must not break the daemon
     }
@@ -770,6 +875,7 @@ export class Daemon implements AsyncDisposable {
     let serializerId = MARSHAL_ID;
     let seq = 0;
     let correlationId: Uint8Array | null = null;
+    let context: CallContext | null = null;
     let type: number = CONNECT_OK;
     let data: Uint8Array;
     try {
@@ -786,8 +892,12 @@ export class Daemon implements AsyncDisposable {
       if (!isPlainObject(request)) throw new TypeError("handshake data must be a dict");
       if (!("handshake" in request)) throw new TypeError("'handshake'");
       if (!("object" in request)) throw new TypeError("'object'");
-      let response = this.#options.validateHandshake
-        ? this.#options.validateHandshake(client, request.handshake)
+      client.handshake = request.handshake;
+      context = new CallContext(this, client, message);
+      correlationId = context.correlationId;
+      const validate = this.#options.validateHandshake;
+      let response = validate
+        ? runInContext(context, validate, undefined, [client, request.handshake])
         : "hello";
       if (isThenable(response)) response = await response;
       data = serializer.dumps({
@@ -811,7 +921,7 @@ export class Daemon implements AsyncDisposable {
         seq,
         serializerId,
         data,
-        annotations: this.#responseAnnotations(null),
+        annotations: this.#responseAnnotations(context),
         correlationId,
       });
     } catch {
@@ -844,31 +954,41 @@ export class Daemon implements AsyncDisposable {
     } catch (error) {
       throw new FatalForConnection("unknown serializer", { cause: error }); // no reply possible
     }
-    let context: CallContext | null = null;
+    const context = new CallContext(this, client, message);
     let call: DecodedCall | null = null;
     let isCallbackMethod = false;
     try {
-      call = decodeCall(serializer, message.data);
-      context = new CallContext(client, message);
+      call = flags & KEEP_SERIALIZED
+        ? decodeBlobCall(message, this.#blobDecoder)
+        : serializer.loadsCall(message.data);
       const registration = this.#objects.get(call.objectId);
       if (registration === undefined) throw new DaemonError("unknown object");
+      const percall = registration.instancing?.instanceMode === "percall";
       const target = registration.instancing
-        ? this.#instanceFor(registration, client)
+        ? this.#instanceFor(registration, client, context)
         : registration.target;
       let result: unknown;
       let responseFlags = 0;
       if (flags & BATCH) {
-        result = await this.#runBatch(registration, target, call, context);
+        try {
+          result = await this.#runBatch(registration, target, call, context);
+        } finally {
+          if (percall) disposeInstance(target);
+        }
         responseFlags = BATCH;
-      } else if (call.method === "__getattr__") {
-        result = this.#getAttribute(registration, target, call.args);
-      } else if (call.method === "__setattr__") {
-        result = this.#setAttribute(registration, target, call.args);
+      } else if (call.method === "__getattr__" || call.method === "__setattr__") {
+        try {
+          result = call.method === "__getattr__"
+            ? this.#getAttribute(registration, target, call.args)
+            : this.#setAttribute(registration, target, call.args);
+        } finally {
+          if (percall) disposeInstance(target);
+        }
       } else {
         const method = this.#method(registration, target, call.method);
         const args = hasKeys(call.kwargs) ? [...call.args, call.kwargs] : call.args;
         if (flags & ONEWAY) {
-          this.#runDetached(method, target, args, context, call);
+          this.#runDetached(method, target, args, context, call, percall);
           return;
         }
         isCallbackMethod = isCallback(method);
@@ -877,23 +997,18 @@ export class Daemon implements AsyncDisposable {
           if (isThenable(result)) result = await result;
         } catch (error) {
           this.#reportError(error, call, client, isCallbackMethod);
+          if (percall) disposeInstance(target);
           throw error;
         }
         if (isItemIterator(result)) {
+          // A percall instance stays alive for its stream (its generator may use it).
           await this.#sendStreamResponse(client, message, serializer, result, context);
           return;
         }
+        if (percall) disposeInstance(target);
       }
       if (flags & ONEWAY) return;
-      let data: Uint8Array;
-      try {
-        data = serializer.dumps(result);
-      } catch (error) {
-        if (error instanceof SerializeError) throw error;
-        throw new SerializeError(`cannot serialize the result: ${asError(error).message}`, {
-          cause: error,
-        });
-      }
+      const data = this.#encodeResult(serializer, result, client);
       await connection.send({
         type: RESULT,
         flags: responseFlags,
@@ -901,7 +1016,7 @@ export class Daemon implements AsyncDisposable {
         serializerId: serializer.id,
         data,
         annotations: this.#responseAnnotations(context),
-        correlationId: message.correlationId,
+        correlationId: context.correlationId,
       });
     } catch (error) {
       const communication = error instanceof CommunicationError;
@@ -911,6 +1026,29 @@ export class Daemon implements AsyncDisposable {
       }
       // Like Pyro5: communication and security errors, and errors of callbacks, end the connection.
       if (isCallbackMethod || communication || error instanceof SecurityError) throw error;
+    }
+  }
+
+  /** Decodes a kept-serialized payload for `SerializedBlob.deserialized()`, with our classes. */
+  #blobDecoder = (message: Message): unknown =>
+    blobData(this.#serializerFor(message.serializerId), message.data);
+
+  /**
+   * Serializes a result for a client. A plain function (or a proxy) as the whole result is
+   * turned into its proxy dict here, since not every encoder passes functions to the registry;
+   * a function is registered for as long as this client's connection lasts.
+   */
+  #encodeResult(serializer: Serializer, result: unknown, client: ClientConnection): Uint8Array {
+    this.#encodingFor = client;
+    try {
+      return serializer.dumps(typeof result === "function" ? this.#classes.toDict(result) : result);
+    } catch (error) {
+      if (error instanceof SerializeError) throw error;
+      throw new SerializeError(`cannot serialize the result: ${asError(error).message}`, {
+        cause: error,
+      });
+    } finally {
+      this.#encodingFor = null;
     }
   }
 
@@ -989,15 +1127,21 @@ export class Daemon implements AsyncDisposable {
     args: unknown[],
     context: CallContext,
     call: DecodedCall,
+    percall: boolean,
   ): void {
     // Oneway calls run on their own, so they never delay later calls of this connection.
     const report = (error: unknown) => this.#reportError(error, call, context.client, false);
+    const done = () => {
+      if (percall) disposeInstance(target);
+    };
     queueMicrotask(() => {
       try {
         const result = runInContext(context, method, target, args);
-        if (isThenable(result)) Promise.resolve(result).catch(report);
+        if (isThenable(result)) Promise.resolve(result).catch(report).finally(done);
+        else done();
       } catch (error) {
         report(error);
+        done();
       }
     });
   }
@@ -1012,10 +1156,19 @@ export class Daemon implements AsyncDisposable {
     }
   }
 
-  #instanceFor(registration: Registration, client: ClientConnection): object {
+  /**
+   * The instance of a registered class that serves a call (Pyro5's `_getInstance`): one per
+   * daemon (`single`), per connection (`session`) or per call (`percall`), made on first use
+   * inside the call's context, so constructors and creators see {@linkcode currentContext}.
+   */
+  #instanceFor(
+    registration: Registration,
+    client: ClientConnection,
+    context: CallContext,
+  ): object {
     const cls = registration.target as new () => object;
     const { instanceMode, instanceCreator } = registration.instancing!;
-    const create = (): object => {
+    const make = (): object => {
       if (!instanceCreator) return new cls();
       const instance = instanceCreator(cls);
       if (!(instance instanceof cls)) {
@@ -1023,6 +1176,7 @@ export class Daemon implements AsyncDisposable {
       }
       return instance;
     };
+    const create = () => runInContext(context, make, undefined, []) as object;
     if (instanceMode === "percall") return create();
     const cache = instanceMode === "single" ? this.#singletons : client.pyroInstances;
     let instance = cache.get(cls);
@@ -1059,7 +1213,7 @@ export class Daemon implements AsyncDisposable {
       serializerId: serializer.id,
       data: serializer.dumps(dict),
       annotations,
-      correlationId: message.correlationId,
+      correlationId: context.correlationId,
     });
   }
 
@@ -1089,18 +1243,34 @@ export class Daemon implements AsyncDisposable {
       serializerId: serializer.id,
       data,
       annotations: this.#responseAnnotations(context),
-      correlationId: message.correlationId,
+      correlationId: context?.correlationId ?? message.correlationId,
     });
   }
 
+  /**
+   * What an object in a reply or argument travels as: a proxy when it is registered (here or
+   * with another daemon), or when it is a plain function in a reply (registered here for the
+   * connection it goes to). Proxies and other objects are left to the registry.
+   */
   #autoProxy(value: object): PyStringDict | undefined {
     const id = this.#ids.get(value);
-    if (id === undefined || typeof value === "function") return undefined;
-    const info = this.#objects.get(id)!.info;
+    if (id !== undefined) return this.#proxyDict(this.#objects.get(id)!);
+    const marked = autoProxyDict(value);
+    if (marked !== undefined) return marked;
+    if (typeof value === "function" && !(value instanceof PyroProxy) && this.#encodingFor) {
+      const entry = this.#functionEntry(value as AnyFunction, this.#encodingFor);
+      return this.#proxyDict(this.#objects.get(this.#ids.get(entry.object)!)!);
+    }
+    return undefined;
+  }
+
+  /** Pyro5's `Pyro5.client.Proxy` class dict for a registration (as `proxyFor(...)` travels). */
+  #proxyDict(registration: Registration): PyStringDict {
+    const { info } = registration;
     return {
       __class__: "Pyro5.client.Proxy",
       state: tuple<unknown>(
-        this.uriFor(id).toString(),
+        this.uriFor(registration.id).toString(),
         tuple(...info.oneway),
         tuple(...info.methods),
         tuple(...info.attrs),

@@ -383,7 +383,11 @@ Deno.test("Daemon streams iterator results (Pyro5 ITER_STREAMING)", async (t) =>
       await using raw = await RawClient.connect(daemon.addr, serializer);
       await raw.handshake("service");
       const reply = await raw.call("service", "generator", [2]);
-      equal(reply.flags, MessageFlags.EXCEPTION | MessageFlags.ITEM_STREAM_RESULT);
+      // Like Pyro5, every reply carries a correlation id (a new one when the request had none).
+      equal(
+        reply.flags,
+        MessageFlags.EXCEPTION | MessageFlags.ITEM_STREAM_RESULT | MessageFlags.CORR_ID,
+      );
       const streamId = new TextDecoder().decode(reply.annotations.get("STRM"));
       match(streamId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       const marker = raw.serializer.loads(reply.data);
@@ -480,7 +484,7 @@ Deno.test("Daemon batch replies: results list with BATCH flag, an error ends the
       await raw.handshake("service");
       const calls = [["add", [1, 2], {}], ["fail", ["stop"], {}], ["add", [3, 4], {}]];
       const reply = await raw.call("service", "<batch>", calls, { flags: MessageFlags.BATCH });
-      equal(reply.flags, MessageFlags.BATCH);
+      equal(reply.flags, MessageFlags.BATCH | MessageFlags.CORR_ID);
       const results = raw.serializer.loads(reply.data) as unknown[];
       equal(results.length, 2);
       equal(results[0], 3);
