@@ -721,12 +721,8 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       annotations.set(BLOB_ANNOTATION, encodeBlobInfo(blob.info, target, method));
       data = blob.payloadFor(serializer, target, method);
     } else {
-      data = serializer.dumpsCall(
-        target,
-        method,
-        this.#functionsOut(args),
-        this.#functionsOutOfKwargs(kwargsDict),
-      );
+      // Python proxies send the positional arguments as a tuple (serpent shows the difference).
+      data = serializer.dumpsCall(target, method, tuple(...args), kwargsDict);
     }
     if (this.#oneway.has(method)) flags |= ONEWAY;
     const seq = (this.#seq + 1) & 0xffff;
@@ -763,32 +759,6 @@ export class PyroProxy implements AsyncDisposable, Disposable {
   /** The correlation id to send: the proxy's own, else the one of the daemon call running. */
   #correlationId(): Uint8Array | null {
     return this._pyroCorrelationId ?? currentContext()?.correlationId ?? null;
-  }
-
-  /**
-   * Function-typed arguments (plain functions, callable proxies) as their class dicts: not
-   * every encoder hands functions to the class registry, so the top level is done here.
-   */
-  #functionsOut(args: readonly unknown[]): readonly unknown[] {
-    let out: unknown[] | null = null;
-    for (let i = 0; i < args.length; i++) {
-      if (typeof args[i] === "function") {
-        out ??= [...args];
-        out[i] = this.#classes.toDict(args[i] as object);
-      }
-    }
-    return out ?? args;
-  }
-
-  #functionsOutOfKwargs(kwargsDict: Readonly<PyStringDict>): Readonly<PyStringDict> {
-    let out: PyStringDict | null = null;
-    for (const key in kwargsDict) {
-      if (typeof kwargsDict[key] === "function") {
-        out ??= { ...kwargsDict };
-        out[key] = this.#classes.toDict(kwargsDict[key] as object);
-      }
-    }
-    return out ?? kwargsDict;
   }
 
   #callWithRetries(method: string, args: unknown[]): Promise<unknown> {

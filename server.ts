@@ -1034,14 +1034,13 @@ export class Daemon implements AsyncDisposable {
     blobData(this.#serializerFor(message.serializerId), message.data);
 
   /**
-   * Serializes a result for a client. A plain function (or a proxy) as the whole result is
-   * turned into its proxy dict here, since not every encoder passes functions to the registry;
-   * a function is registered for as long as this client's connection lasts.
+   * Serializes a result for a client. A plain function in it travels as a proxy, registered for
+   * as long as this client's connection lasts.
    */
   #encodeResult(serializer: Serializer, result: unknown, client: ClientConnection): Uint8Array {
     this.#encodingFor = client;
     try {
-      return serializer.dumps(typeof result === "function" ? this.#classes.toDict(result) : result);
+      return serializer.dumps(result);
     } catch (error) {
       if (error instanceof SerializeError) throw error;
       throw new SerializeError(`cannot serialize the result: ${asError(error).message}`, {

@@ -255,6 +255,8 @@ export class JsonEncoder {
       case "object":
         if (value === null) return this.ascii("null");
         return this.#object(value, depth);
+      case "function": // the class registry decides: a callback proxy, or a refusal
+        return this.#object(value, depth);
       default:
         throw new SerializeError(
           `don't know how to serialize ${typeof value} ${

@@ -194,7 +194,7 @@ export class MarshalScan {
 
   /** Scans one value and everything inside it. */
   scan(value: unknown, depth: number): void {
-    if (typeof value !== "object" || value === null) return;
+    if ((typeof value !== "object" && typeof value !== "function") || value === null) return;
     const kind = kindOf(value);
     if (kind === Kind.Date || kind === Kind.Typed) return; // written fresh each time
     const seen = this.#seen ??= new Set();
@@ -397,6 +397,8 @@ export class MarshalEncoder {
         return void this.#type(TYPE_NONE, false);
       case "object":
         if (value === null) return void this.#type(TYPE_NONE, false);
+        return this.#object(value, depth, held);
+      case "function": // the class registry decides: a callback proxy, or a refusal
         return this.#object(value, depth, held);
       default:
         throw new SerializeError(

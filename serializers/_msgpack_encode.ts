@@ -186,10 +186,8 @@ export class MsgpackEncoder {
           return;
         }
         return this.#writeObjectValue(value, depth);
-      case "function":
-        throw new SerializeError(
-          `don't know how to serialize function ${value.name || "<anonymous>"}`,
-        );
+      case "function": // the class registry decides: a callback proxy, or a refusal
+        return this.#writeObjectValue(value, depth);
       default:
         throw new SerializeError(`don't know how to serialize ${typeof value}`);
     }
