@@ -229,7 +229,7 @@ export async function main(args: string[], io: EchoServerIo): Promise<number> {
 
   const { promise: shutdownRequested, resolve: requestShutdown } = Promise.withResolvers<void>();
   const nameServer = options.nameserver
-    ? await startNameServer({ host: options.host, port: 0, config, enableBroadcast: true })
+    ? await startNameServer({ host: options.host, port: config.NS_PORT, config })
     : null;
   try {
     await using daemon = new Daemon({

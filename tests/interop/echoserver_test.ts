@@ -6,16 +6,21 @@
  * Permissions: `--allow-run --allow-read --allow-env`.
  */
 import assert from "node:assert";
+import { locateNS } from "../../client.ts";
 import { peerEnv, repoPath } from "../_peer.ts";
 
 const SERIALIZERS = ["serpent", "json", "marshal", "msgpack"];
 const STARTUP_MS = 30_000;
 
 /** Starts the echo server command and reads its URI from the output line `echo uri: ...`. */
-async function startEchoServer(): Promise<{ process: Deno.ChildProcess; uri: string }> {
+async function startEchoServer(
+  flags: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ process: Deno.ChildProcess; uri: string; text: string }> {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "echoserver", "-H", "127.0.0.1", "-p", "0"],
+    args: ["task", "--quiet", "echoserver", "-H", "127.0.0.1", "-p", "0", ...flags],
     cwd: repoPath("."),
+    env,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -40,7 +45,20 @@ async function startEchoServer(): Promise<{ process: Deno.ChildProcess; uri: str
   }
   assert.match(text, /^Starting Pyro's built-in test echo server\.$/m);
   assert.match(text, /^object name: test\.echoserver$/m);
-  return { process, uri: match[1] };
+  return { process, uri: match[1], text };
+}
+
+async function stopEchoServer(process: Deno.ChildProcess): Promise<void> {
+  process.stdout.cancel().catch(() => {});
+  try {
+    process.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await process.status;
+}
+
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
 }
 
 Deno.test("echoserver serves the Python Pyro5 client with every serializer", async (t) => {
@@ -64,10 +82,40 @@ Deno.test("echoserver serves the Python Pyro5 client with every serializer", asy
       });
     }
   } finally {
-    process.stdout.cancel().catch(() => {});
+    await stopEchoServer(process);
+  }
+});
+
+Deno.test("echoserver -N starts a name server and registers in it; -n uses a running one", async () => {
+  const env = {
+    PYRO_NS_HOST: "127.0.0.1",
+    PYRO_NS_PORT: String(freePort()),
+    PYRO_NS_BCPORT: String(freePort()),
+  };
+  const lookup = async () => {
+    await using ns = await locateNS("127.0.0.1", Number(env.PYRO_NS_PORT), { broadcast: false });
+    return String(await ns.lookup("test.echoserver"));
+  };
+  const withNs = await startEchoServer(["-N", "-v"], env);
+  try {
+    assert.match(withNs.text, /^using name server at PYRO:Pyro\.NameServer@127\.0\.0\.1:\d+$/m);
+    assert.strictEqual(await lookup(), withNs.uri);
+    const output = await new Deno.Command("python3", {
+      args: ["-c", "import Pyro5.api; print(Pyro5.api.Proxy('PYRONAME:test.echoserver').echo(42))"],
+      env: { ...(await peerEnv()), ...env },
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    assert.strictEqual(new TextDecoder().decode(output.stdout).trim(), "42");
+
+    // A second echo server registers (-n) in the name server the first one runs.
+    const withNaming = await startEchoServer(["-n"], env);
     try {
-      process.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await process.status;
+      assert.notStrictEqual(withNaming.uri, withNs.uri);
+      assert.strictEqual(await lookup(), withNaming.uri);
+    } finally {
+      await stopEchoServer(withNaming.process);
+    }
+  } finally {
+    await stopEchoServer(withNs.process);
   }
 });
