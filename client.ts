@@ -184,8 +184,7 @@ export interface ProxyOptions {
   callbackDaemon?: Daemon;
   /**
    * Makes the proxy callable: `await proxy(a, b)` calls the remote `__call__` method. A callable
-   * proxy is a function (`typeof` is "function"), which the json, marshal and msgpack encoders
-   * only accept as a call's direct argument or result, not inside a container.
+   * proxy is a function (`typeof` is "function"); it still travels as a proxy, anywhere in a value.
    * @default {whether the known metadata (`metadata` option, received proxy) has `__call__`}
    */
   callable?: boolean;
@@ -359,9 +358,9 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       makeProxy: (state) => PyroProxy.fromState(state, { config, callbackDaemon }),
     });
     if (options.metadata) this.#setMetadata(options.metadata);
-    // A function target makes the proxy callable (a remote `__call__`). Only proxies that ask
-    // for it are functions: not every serializer sends function-typed values inside containers.
-    // The target's prototype keeps `instanceof PyroProxy` true; every member access goes to
+    // A function target makes the proxy callable (a remote `__call__`); only proxies that ask
+    // for it (or whose metadata has `__call__`) are functions, so `typeof` stays honest. The
+    // target's prototype keeps `instanceof PyroProxy` true; every member access goes to
     // this instance.
     const callable = options.callable ?? this.#methods.has("__call__");
     const target = callable ? () => {} : {};

@@ -16,6 +16,7 @@ import {
   ClientConnection,
   currentContext,
   Daemon,
+  expose,
   exposeObject,
 } from "../server.ts";
 import {
@@ -673,4 +674,37 @@ Deno.test("a method with a RemoteError from a callback keeps its type through tw
   });
   clientDaemon.unregister(failing);
   await waitFor(() => clientDaemon.connectionCount === 0);
+});
+
+Deno.test("callable proxies travel inside containers in every serializer and stay callable", async () => {
+  @expose
+  class Adder {
+    __call__(a: number, b: number): number {
+      return a + b;
+    }
+  }
+  @expose
+  class Holder {
+    count(list: unknown[]): number {
+      return list.length;
+    }
+    echo(value: unknown): unknown {
+      return value;
+    }
+  }
+  await using daemon = new Daemon({ host: "127.0.0.1" });
+  const adderUri = daemon.register(new Adder());
+  const holderUri = daemon.register(new Holder());
+  type Add = (a: number, b: number) => Promise<number>;
+  for (const serializer of ["serpent", "json", "marshal", "msgpack"] as const) {
+    await using adder = new PyroProxy(adderUri, { serializer, callable: true });
+    assert.strictEqual(typeof adder, "function");
+    assert.strictEqual(await (adder as unknown as Add)(2, 3), 5, serializer);
+    await using holder = new PyroProxy(holderUri, { serializer });
+    assert.strictEqual(await holder.count([adder, { inner: adder }]), 2, serializer);
+    const [back] = await holder.echo([adder]) as [PyroProxy];
+    assert.ok(back instanceof PyroProxy, serializer);
+    assert.strictEqual(await (back as unknown as Add)(1, 1), 2, serializer);
+    back._pyroRelease();
+  }
 });
