@@ -17,6 +17,7 @@ import { configFromEnv } from "../config.ts";
 import { locateNS } from "../client.ts";
 import { startNameServer } from "../nameserver.ts";
 import { Daemon, expose, oneway } from "../server.ts";
+import { type CommandIo, intOption, runCommand, usageError } from "./_common.ts";
 
 /** The name the echo server object is registered under. */
 export const ECHO_OBJECT_NAME = "test.echoserver";
@@ -160,16 +161,7 @@ export class EchoServer {
 }
 
 /** What `main` needs from the outside world; tests replace it. */
-export interface EchoServerIo {
-  /** Writes one line to standard output. */
-  out(line: string): void;
-  /** Writes one line to standard error. */
-  err(line: string): void;
-  /** The environment (for `PYRO_*`). */
-  env: Record<string, string | undefined>;
-  /** Resolves when the server must stop (a signal). */
-  stop: Promise<void>;
-}
+export type EchoServerIo = CommandIo;
 
 /**
  * Runs the echo server command until a client calls `shutdown()` or `io.stop` resolves.
@@ -208,20 +200,20 @@ export async function main(args: string[], io: EchoServerIo): Promise<number> {
       allowPositionals: false,
     });
   } catch (error) {
-    io.err(USAGE);
-    io.err(`echoserver: error: ${error instanceof Error ? error.message : String(error)}`);
-    return 2;
+    return usageError(
+      io,
+      USAGE,
+      "echoserver",
+      error instanceof Error ? error.message : String(error),
+    );
   }
   const options = parsed.values;
   if (options.help) {
     io.out(HELP);
     return 0;
   }
-  if (!/^\s*[+-]?\d+\s*$/.test(options.port)) {
-    io.err(USAGE);
-    io.err(`echoserver: error: argument -p/--port: invalid int value: '${options.port}'`);
-    return 2;
-  }
+  const port = intOption(options.port, "-p/--port");
+  if (port instanceof Error) return usageError(io, USAGE, "echoserver", port.message);
   const quiet = options.quiet && !options.verbose;
   const naming = options.naming || options.nameserver;
   const config = configFromEnv(io.env);
@@ -234,7 +226,7 @@ export async function main(args: string[], io: EchoServerIo): Promise<number> {
   try {
     await using daemon = new Daemon({
       host: options.host,
-      port: Number.parseInt(options.port, 10),
+      port,
       unixSocket: options.unixsocket,
       config,
     });
@@ -272,16 +264,4 @@ export async function main(args: string[], io: EchoServerIo): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  const { promise: stop, resolve } = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, resolve);
-  const code = await main(Deno.args, {
-    out: (line) => console.log(line),
-    err: (line) => console.error(line),
-    env: Deno.env.toObject(),
-    stop,
-  });
-  for (const signal of signals) Deno.removeSignalListener(signal, resolve);
-  Deno.exit(code);
-}
+if (import.meta.main) await runCommand(main);

@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { configFromEnv } from "../config.ts";
 import { startNameServer } from "../nameserver.ts";
+import { type CommandIo, intOption, runCommand, usageError } from "./_common.ts";
 
 const USAGE = `usage: ns [-h] [-n HOST] [-p PORT] [-u UNIXSOCKET] [-s STORAGE] [--bchost BCHOST]
           [--bcport BCPORT] [--nathost NATHOST] [--natport NATPORT] [-x]`;
@@ -38,30 +39,7 @@ options:
   -x, --nobc            don't start a broadcast server`;
 
 /** What `main` needs from the outside world; tests replace it. */
-export interface NsIo {
-  /** Writes one line to standard output. */
-  out(line: string): void;
-  /** Writes one line to standard error. */
-  err(line: string): void;
-  /** The environment (for `PYRO_*`). */
-  env: Record<string, string | undefined>;
-  /** Resolves when the name server must stop (a signal). */
-  stop: Promise<void>;
-}
-
-function usageError(io: NsIo, message: string): number {
-  io.err(USAGE);
-  io.err(`ns: error: ${message}`);
-  return 2;
-}
-
-function intOption(value: string | undefined, flag: string): number | undefined | Error {
-  if (value === undefined) return undefined;
-  if (!/^\s*[+-]?\d+\s*$/.test(value)) {
-    return new Error(`argument ${flag}: invalid int value: '${value}'`);
-  }
-  return Number.parseInt(value, 10);
-}
+export type NsIo = CommandIo;
 
 /**
  * Runs the name server command.
@@ -102,7 +80,7 @@ export async function main(args: string[], io: NsIo): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    return usageError(io, error instanceof Error ? error.message : String(error));
+    return usageError(io, USAGE, "ns", error instanceof Error ? error.message : String(error));
   }
   const options = parsed.values;
   if (options.help) {
@@ -113,7 +91,7 @@ export async function main(args: string[], io: NsIo): Promise<number> {
   const bcport = intOption(options.bcport, "--bcport");
   const natport = intOption(options.natport, "--natport");
   for (const value of [port, bcport, natport]) {
-    if (value instanceof Error) return usageError(io, value.message);
+    if (value instanceof Error) return usageError(io, USAGE, "ns", value.message);
   }
   let config;
   try {
@@ -164,16 +142,4 @@ export async function main(args: string[], io: NsIo): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  const { promise: stop, resolve } = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, resolve);
-  const code = await main(Deno.args, {
-    out: (line) => console.log(line),
-    err: (line) => console.error(line),
-    env: Deno.env.toObject(),
-    stop,
-  });
-  for (const signal of signals) Deno.removeSignalListener(signal, resolve);
-  Deno.exit(code);
-}
+if (import.meta.main) await runCommand(main);

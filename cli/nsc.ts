@@ -17,6 +17,7 @@ import type { PyroProxy } from "../client.ts";
 import { configFromEnv } from "../config.ts";
 import { PyroError } from "../errors.ts";
 import { locateNS } from "../locate.ts";
+import { usageError } from "./_common.ts";
 
 const COMMANDS = [
   "list",
@@ -192,12 +193,6 @@ async function runCommand(
   }
 }
 
-function usageError(io: NscIo, message: string): number {
-  io.err(USAGE);
-  io.err(`nsc: error: ${message}`);
-  return 2;
-}
-
 /**
  * Runs the name server control command.
  *
@@ -236,7 +231,7 @@ export async function main(args: string[], io: NscIo): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    return usageError(io, error instanceof Error ? error.message : String(error));
+    return usageError(io, USAGE, "nsc", error instanceof Error ? error.message : String(error));
   }
   const options = parsed.values;
   if (options.help) {
@@ -244,10 +239,14 @@ export async function main(args: string[], io: NscIo): Promise<number> {
     return 0;
   }
   const [command, ...rest] = parsed.positionals;
-  if (command === undefined) return usageError(io, "the following arguments are required: command");
+  if (command === undefined) {
+    return usageError(io, USAGE, "nsc", "the following arguments are required: command");
+  }
   if (!(COMMANDS as readonly string[]).includes(command)) {
     return usageError(
       io,
+      USAGE,
+      "nsc",
       `argument command: invalid choice: ${pythonRepr(command)} (choose from ${
         COMMANDS.map((c) => `'${c}'`).join(", ")
       })`,
@@ -256,7 +255,12 @@ export async function main(args: string[], io: NscIo): Promise<number> {
   let port: number | null = null;
   if (options.port !== undefined) {
     if (!/^\s*[+-]?\d+\s*$/.test(options.port)) {
-      return usageError(io, `argument -p/--port: invalid int value: '${options.port}'`);
+      return usageError(
+        io,
+        USAGE,
+        "nsc",
+        `argument -p/--port: invalid int value: '${options.port}'`,
+      );
     }
     port = Number.parseInt(options.port, 10);
   }
