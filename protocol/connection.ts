@@ -1,7 +1,9 @@
 /**
  * A message-framed connection: whole Pyro messages in and out of a byte stream such as a
- * `Deno.Conn`. One reusable read buffer serves many small messages per socket read; large bodies
- * grow as their bytes really arrive; sends are serialized so their bytes never interleave.
+ * `Deno.Conn`. Small messages are read into chunks that serve many messages per socket read and
+ * are handed out as views, without copying; large bodies grow as their bytes really arrive;
+ * sends are serialized so their bytes never interleave, and a large payload is written as it is,
+ * after its header, without being copied.
  *
  * @example
  * ```ts
@@ -29,12 +31,14 @@ import {
   decodeBody,
   decodeHeader,
   DEFAULT_MAX_MESSAGE_SIZE,
-  encodeMessage,
   HEADER_SIZE,
+  INLINE_PAYLOAD_LIMIT,
   type Message,
   type MessageHeader,
   type MessageOptions,
+  prepareMessage,
   validateHeaderPrefix,
+  writeMessageHead,
 } from "./message.ts";
 
 /**
@@ -57,27 +61,39 @@ export interface ByteStream {
 /** Options of a {@linkcode MessageConnection}. */
 export interface MessageConnectionOptions extends MessageOptions {
   /**
-   * Size in bytes of the reusable read buffer; bodies up to this size are read through it,
-   * larger ones into their own growing buffer.
+   * Largest read chunk in bytes: messages up to this size (header included) are read through
+   * the connection's chunks, larger ones into a buffer of their own. A connection starts with
+   * a small chunk and grows it up to this size while reads keep filling it.
    * @default {DEFAULT_READ_BUFFER_SIZE} (64 KiB)
    */
   readBufferSize?: number;
 }
 
-/** Default size of a connection's reusable read buffer: 64 KiB. */
+/** Default largest read chunk of a connection: 64 KiB. */
 export const DEFAULT_READ_BUFFER_SIZE = 64 * 1024;
-/** A large body's buffer starts at most this big and doubles as bytes arrive. */
+/** The first read chunk of a connection (or the largest, if that is smaller): idle ones stay small. */
+const INITIAL_READ_CHUNK = 4 * 1024;
+/** With less free room than this at the end of a chunk, the next read goes to a fresh chunk. */
+const MIN_READ_ROOM = 512;
+/** A large body's buffer starts at most this big and grows fourfold as bytes arrive. */
 const INITIAL_LARGE_BODY = 1024 * 1024;
-
-function ignore(): void {}
+/** Messages up to this size are encoded into the connection's send chunks. */
+const POOLED_MESSAGE_MAX = 4 * 1024;
+/** The first send chunk; each next one is twice as big, up to {@linkcode MAX_SEND_CHUNK}. */
+const INITIAL_SEND_CHUNK = 2 * 1024;
+const MAX_SEND_CHUNK = 32 * 1024;
+/** A read buffer with no room: the first read replaces it by a chunk. */
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Sends and receives whole Pyro messages over a {@linkcode ByteStream}.
  *
  * Messages returned by {@linkcode MessageConnection.receive} own their bytes: their `data` and
- * annotation views point into a buffer made for that message alone, so they stay valid after
- * later receives. Any receive failure (end of stream, timeout, protocol error) closes the
- * connection, since a half-read stream cannot be resynchronised (Pyro5 does the same).
+ * annotation views point into memory that no later receive writes again, so they stay valid.
+ * Small messages are views into a shared read chunk of at most `readBufferSize` bytes (a kept
+ * message keeps that chunk alive); large ones have a buffer of their own. Any receive failure
+ * (end of stream, timeout, protocol error) closes the connection, since a half-read stream
+ * cannot be resynchronised (Pyro5 does the same).
  *
  * @example
  * ```ts
@@ -101,11 +117,18 @@ export class MessageConnection implements AsyncDisposable {
   #stream: ByteStream;
   #options: MessageOptions;
   #maxSize: number;
+  #maxChunk: number;
+  #chunkSize: number;
+  // Bytes before #start were handed out in messages: they are never written again.
   #buffer: Uint8Array;
   #start = 0; // first unconsumed byte in #buffer
   #end = 0; // end of the bytes read into #buffer
   #closed = false;
   #receiving = false;
+  #sendChunk: Uint8Array | null = null;
+  #sendPos = 0;
+  #sendChunkSize = INITIAL_SEND_CHUNK;
+  #writesPending = 0;
   #writeTail: Promise<void> = Promise.resolve();
 
   /**
@@ -123,7 +146,9 @@ export class MessageConnection implements AsyncDisposable {
     this.#stream = stream;
     this.#maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#options = { compress: options.compress ?? false, maxMessageSize: this.#maxSize };
-    this.#buffer = new Uint8Array(bufferSize);
+    this.#maxChunk = bufferSize;
+    this.#chunkSize = Math.min(INITIAL_READ_CHUNK, bufferSize);
+    this.#buffer = NO_BYTES; // the first read allocates a chunk
   }
 
   /** Whether the connection is closed. */
@@ -167,12 +192,14 @@ export class MessageConnection implements AsyncDisposable {
     // Fast path: a whole message already sits in the buffer.
     let header: MessageHeader | null = null;
     try {
-      if (this.#end - this.#start >= HEADER_SIZE) {
-        header = decodeHeader(this.#buffer.subarray(this.#start, this.#end), this.#options);
+      const start = this.#start;
+      const available = this.#end - start;
+      if (available >= HEADER_SIZE) {
+        header = decodeHeader(this.#buffer.subarray(start, this.#end), this.#options);
         const size = HEADER_SIZE + header.annotationsSize + header.dataSize;
-        if (this.#end - this.#start >= size) {
-          const body = this.#buffer.slice(this.#start + HEADER_SIZE, this.#start + size);
-          this.#consume(size);
+        if (available >= size) {
+          const body = this.#buffer.subarray(start + HEADER_SIZE, start + size);
+          this.#start = start + size;
           return Promise.resolve(decodeBody(header, body, this.#options));
         }
       }
@@ -196,8 +223,25 @@ export class MessageConnection implements AsyncDisposable {
     let header: MessageHeader;
     let body: Uint8Array;
     try {
-      header = known ?? await this.#readHeader();
-      body = await this.#readBody(header.annotationsSize + header.dataSize);
+      if (known !== null) {
+        header = known;
+      } else {
+        while (this.#end - this.#start < HEADER_SIZE) {
+          await this.#fill(HEADER_SIZE);
+          // Reject a foreign peer early, before a whole header arrived (Pyro5 checks after 6 bytes).
+          validateHeaderPrefix(this.#buffer.subarray(this.#start, this.#end));
+        }
+        header = decodeHeader(this.#buffer.subarray(this.#start, this.#end), this.#options);
+      }
+      const size = HEADER_SIZE + header.annotationsSize + header.dataSize;
+      if (size <= this.#maxChunk) {
+        while (this.#end - this.#start < size) await this.#fill(size);
+        const start = this.#start;
+        body = this.#buffer.subarray(start + HEADER_SIZE, start + size);
+        this.#start = start + size;
+      } else {
+        body = await this.#readLargeBody(size - HEADER_SIZE);
+      }
     } catch (error) {
       const wasClosed = this.#closed;
       this.close();
@@ -221,33 +265,45 @@ export class MessageConnection implements AsyncDisposable {
     }
   }
 
-  async #readHeader(): Promise<MessageHeader> {
-    while (this.#end - this.#start < HEADER_SIZE) {
-      await this.#fill(HEADER_SIZE, HEADER_SIZE);
-      // Reject a foreign peer early, before a whole header arrived (Pyro5 checks after 6 bytes).
-      validateHeaderPrefix(this.#buffer.subarray(this.#start, this.#end));
+  /**
+   * Reads once more into the current chunk, first moving the unconsumed bytes to a fresh chunk
+   * when `need` bytes from `#start` would not fit, or when little room is left. Bytes of earlier
+   * messages are never overwritten: they may be in use.
+   */
+  async #fill(need: number): Promise<void> {
+    let buffer = this.#buffer;
+    if (this.#start + need > buffer.length || buffer.length - this.#end < MIN_READ_ROOM) {
+      let size = this.#chunkSize;
+      while (size < need) size *= 2;
+      const fresh = new Uint8Array(Math.min(size, this.#maxChunk));
+      fresh.set(buffer.subarray(this.#start, this.#end));
+      this.#end -= this.#start;
+      this.#start = 0;
+      this.#buffer = buffer = fresh;
     }
-    return decodeHeader(this.#buffer.subarray(this.#start, this.#end), this.#options);
+    const room = buffer.length - this.#end;
+    const n = await this.#stream.read(buffer.subarray(this.#end));
+    if (n === null) throw this.#eof(this.#end - this.#start, need);
+    this.#end += n;
+    // A full read suggests more is waiting: read bigger chunks from now on.
+    if (n === room && this.#chunkSize < this.#maxChunk) {
+      this.#chunkSize = Math.min(this.#chunkSize * 2, this.#maxChunk);
+    }
   }
 
-  /** Reads the body after the buffered header into a fresh buffer of its own. */
-  async #readBody(size: number): Promise<Uint8Array> {
-    this.#consume(HEADER_SIZE);
-    if (size <= this.#buffer.length) {
-      while (this.#end - this.#start < size) await this.#fill(size, HEADER_SIZE + size);
-      const body = this.#buffer.slice(this.#start, this.#start + size);
-      this.#consume(size);
-      return body;
-    }
-    // Large body: grow as bytes really arrive, never allocate what the header merely declares.
-    const buffered = this.#end - this.#start; // < size, since size > the buffer's length
+  /**
+   * Reads a body larger than a chunk (its header is buffered at `#start`) into a buffer of its
+   * own that grows as bytes really arrive: never allocate what the header merely declares.
+   */
+  async #readLargeBody(size: number): Promise<Uint8Array> {
+    const buffered = this.#end - this.#start - HEADER_SIZE; // < size, since size > a chunk
     let body = new Uint8Array(Math.min(size, Math.max(INITIAL_LARGE_BODY, buffered)));
-    body.set(this.#buffer.subarray(this.#start, this.#end));
-    this.#consume(buffered);
+    body.set(this.#buffer.subarray(this.#start + HEADER_SIZE, this.#end));
+    this.#start = this.#end;
     let filled = buffered;
     while (filled < size) {
       if (filled === body.length) {
-        const grown = new Uint8Array(Math.min(size, body.length * 2));
+        const grown = new Uint8Array(Math.min(size, body.length * 4));
         grown.set(body);
         body = grown;
       }
@@ -256,30 +312,6 @@ export class MessageConnection implements AsyncDisposable {
       filled += n;
     }
     return body;
-  }
-
-  /**
-   * Reads once more into the shared buffer, making room for `need` unconsumed bytes first.
-   * `total` is only for the end-of-stream message.
-   */
-  async #fill(need: number, total: number): Promise<void> {
-    const buffer = this.#buffer;
-    if (this.#start + need > buffer.length) {
-      buffer.copyWithin(0, this.#start, this.#end);
-      this.#end -= this.#start;
-      this.#start = 0;
-    }
-    const n = await this.#stream.read(buffer.subarray(this.#end));
-    if (n === null) {
-      const got = this.#end - this.#start + (total > need ? HEADER_SIZE : 0);
-      throw this.#eof(got, total);
-    }
-    this.#end += n;
-  }
-
-  #consume(count: number): void {
-    this.#start += count;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
   #eof(got: number, total: number): ConnectionClosedError {
@@ -321,9 +353,9 @@ export class MessageConnection implements AsyncDisposable {
     if (this.#closed) {
       return Promise.reject(new ConnectionClosedError("sending: connection closed"));
     }
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | Uint8Array[];
     try {
-      bytes = encodeMessage(message, this.#options);
+      bytes = this.encode(message);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -331,11 +363,74 @@ export class MessageConnection implements AsyncDisposable {
   }
 
   /**
-   * Sends one already encoded message (from `encodeMessage`), queued like
-   * {@linkcode MessageConnection.send}. The bytes are not copied: do not change them until the
-   * returned promise settles.
+   * Encodes a message for {@linkcode MessageConnection.sendBytes}, with this connection's
+   * compression and size limit: the bytes of `encodeMessage`, as one array or, for a large
+   * payload, as two parts (header with annotations, then the payload itself, not copied).
+   * Small messages are placed in the connection's send chunks, so encoding them allocates
+   * nothing. Encoding first lets a caller fail one message (too large, bad annotations) without
+   * touching the connection.
    *
-   * @param bytes the encoded message
+   * @param message the message; a large payload must not change until it is sent
+   * @returns the bytes to send
+   * @throws {MessageTooLargeError} when the message exceeds the size limit
+   * @throws {ProtocolError} for an invalid annotation id or non-bytes data
+   * @throws {RangeError} for header fields out of range or a correlation id not of 16 bytes
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { MessageConnection } from "./connection.ts";
+   * import { encodeMessage } from "./message.ts";
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const a = new MessageConnection(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+   * const b = new MessageConnection(await listener.accept());
+   * const message = {
+   *   type: 5, flags: 0, seq: 3, serializerId: 4, data: new Uint8Array([1, 2]),
+   *   annotations: new Map(), correlationId: null,
+   * };
+   * const bytes = a.encode(message);
+   * assert.deepStrictEqual(bytes, encodeMessage(message));
+   * await a.sendBytes(bytes);
+   * assert((await b.receive()).seq === 3);
+   * a.close();
+   * b.close();
+   * listener.close();
+   * ```
+   */
+  encode(message: Message): Uint8Array | Uint8Array[] {
+    const prepared = prepareMessage(message, this.#options);
+    const data = prepared.data;
+    const size = HEADER_SIZE + prepared.annotationsSize + data.length;
+    if (size <= POOLED_MESSAGE_MAX) {
+      let chunk = this.#sendChunk;
+      if (chunk === null || this.#sendPos + size > chunk.length) {
+        if (chunk !== null && this.#sendChunkSize < MAX_SEND_CHUNK) this.#sendChunkSize *= 2;
+        chunk = this.#sendChunk = new Uint8Array(Math.max(this.#sendChunkSize, size));
+        this.#sendPos = 0;
+      }
+      // Regions of a send chunk are never reused: bytes still being written stay intact.
+      const start = this.#sendPos;
+      chunk.set(data, writeMessageHead(message, prepared, chunk, start));
+      this.#sendPos = start + size;
+      return chunk.subarray(start, start + size);
+    }
+    if (data.length < INLINE_PAYLOAD_LIMIT) {
+      const out = new Uint8Array(size);
+      out.set(data, writeMessageHead(message, prepared, out, 0));
+      return out;
+    }
+    const head = new Uint8Array(HEADER_SIZE + prepared.annotationsSize);
+    writeMessageHead(message, prepared, head, 0);
+    return [head, data];
+  }
+
+  /**
+   * Sends one already encoded message (from `encodeMessage`, `encodeMessageParts` or
+   * {@linkcode MessageConnection.encode}), queued like {@linkcode MessageConnection.send}; the
+   * parts of an array go out in order, together. The bytes are not copied: do not change them
+   * until the returned promise settles.
+   *
+   * @param bytes the encoded message, whole or in parts
    * @throws {ConnectionClosedError} when the connection is closed or the write fails
    *
    * @example
@@ -357,23 +452,35 @@ export class MessageConnection implements AsyncDisposable {
    * listener.close();
    * ```
    */
-  sendBytes(bytes: Uint8Array): Promise<void> {
+  sendBytes(bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new ConnectionClosedError("sending: connection closed"));
     }
-    const done = this.#writeTail.then(() => this.#writeAll(bytes));
-    this.#writeTail = done.then(ignore, ignore);
+    let done: Promise<void>;
+    // Start at once when nothing is being written; otherwise queue behind the last send.
+    if (this.#writesPending++ === 0) {
+      done = this.#writeAll(bytes);
+    } else {
+      const write = () => this.#writeAll(bytes);
+      done = this.#writeTail.then(write, write);
+    }
+    this.#writeTail = done;
     return done;
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
-    let offset = 0;
+  async #writeAll(bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
     try {
-      while (offset < bytes.length) {
-        const n = await this.#stream.write(offset === 0 ? bytes : bytes.subarray(offset));
-        if (!(n > 0)) throw new Error("write made no progress");
-        offset += n;
+      if (this.#closed) throw new ConnectionClosedError("sending: connection closed");
+      const single = bytes instanceof Uint8Array;
+      const count = single ? 1 : bytes.length;
+      for (let i = 0; i < count; i++) {
+        const part = single ? bytes : bytes[i];
+        let offset = 0;
+        while (offset < part.length) {
+          const n = await this.#stream.write(offset === 0 ? part : part.subarray(offset));
+          if (!(n > 0)) throw new Error("write made no progress");
+          offset += n;
+        }
       }
     } catch (error) {
       const wasClosed = this.#closed;
@@ -382,6 +489,8 @@ export class MessageConnection implements AsyncDisposable {
         wasClosed ? "sending: connection closed" : `sending: connection lost: ${errorText(error)}`,
         { cause: error },
       );
+    } finally {
+      this.#writesPending--;
     }
   }
 

@@ -181,7 +181,102 @@ export interface MessageHeader {
  * ```
  */
 export function encodeMessage(message: Message, options: MessageOptions = {}): Uint8Array {
-  const maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const prepared = prepareMessage(message, options);
+  const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + prepared.data.length);
+  out.set(prepared.data, writeMessageHead(message, prepared, out, 0));
+  return out;
+}
+
+/**
+ * Payloads at least this long are not copied by {@linkcode encodeMessageParts}: they go out as
+ * a second part after the header and annotations.
+ */
+export const INLINE_PAYLOAD_LIMIT = 64 * 1024;
+
+/**
+ * Encodes a message like {@linkcode encodeMessage}, without copying a large payload: for a
+ * payload of {@linkcode INLINE_PAYLOAD_LIMIT} bytes or more the result is two parts, the header
+ * with the annotations, then the payload itself (or its compressed form); otherwise one part.
+ * Writing the parts in order puts exactly the bytes of `encodeMessage` on the wire.
+ *
+ * @param message the message; a large `data` is referenced, not copied, and must not change
+ * until the parts are written
+ * @param options compression and size limit
+ * @returns one or two byte arrays
+ * @throws {MessageTooLargeError} when payload (after compression) plus annotations exceed the limit
+ * @throws {ProtocolError} for an annotation id that is not 4 ASCII characters, or non-bytes data
+ * @throws {RangeError} for a type, serializer id, flags or seq out of range, or a correlation id
+ * that is not 16 bytes
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { encodeMessage, encodeMessageParts } from "./message.ts";
+ * const message = {
+ *   type: 5, flags: 0, seq: 1, serializerId: 4, data: new Uint8Array(100_000),
+ *   annotations: new Map(), correlationId: null,
+ * };
+ * const parts = encodeMessageParts(message);
+ * assert(parts.length === 2 && parts[1] === message.data);
+ * assert(parts[0].length + parts[1].length === encodeMessage(message).length);
+ * ```
+ */
+export function encodeMessageParts(
+  message: Message,
+  options: MessageOptions = {},
+): Uint8Array[] {
+  const prepared = prepareMessage(message, options);
+  const data = prepared.data;
+  if (data.length < INLINE_PAYLOAD_LIMIT) {
+    const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + data.length);
+    out.set(data, writeMessageHead(message, prepared, out, 0));
+    return [out];
+  }
+  const head = new Uint8Array(HEADER_SIZE + prepared.annotationsSize);
+  writeMessageHead(message, prepared, head, 0);
+  return [head, data];
+}
+
+/**
+ * A message checked and ready to write: the flags as they go out, the payload (compressed when
+ * so configured) and the total size of the annotation chunks. Made by {@linkcode prepareMessage}.
+ */
+export interface PreparedMessage {
+  /** The header's flags (COMPRESSED and CORR_ID set as they apply). */
+  flags: number;
+  /** The payload as it goes on the wire. */
+  data: Uint8Array;
+  /** Total bytes of the annotation chunks. */
+  annotationsSize: number;
+}
+
+/**
+ * Checks a message and works out what {@linkcode writeMessageHead} writes: the first half of
+ * {@linkcode encodeMessage}, for callers that place the bytes in buffers of their own.
+ *
+ * @param message the message
+ * @param options compression and size limit
+ * @returns the prepared message; its size is `HEADER_SIZE + annotationsSize + data.length`
+ * @throws {MessageTooLargeError} when payload (after compression) plus annotations exceed the limit
+ * @throws {ProtocolError} for an annotation id that is not 4 ASCII characters, or non-bytes data
+ * @throws {RangeError} for a type, serializer id, flags or seq out of range, or a correlation id
+ * that is not 16 bytes
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { encodeMessage, HEADER_SIZE, prepareMessage, writeMessageHead } from "./message.ts";
+ * const message = {
+ *   type: 4, flags: 0, seq: 2, serializerId: 1, data: new Uint8Array([7]),
+ *   annotations: new Map(), correlationId: null,
+ * };
+ * const prepared = prepareMessage(message);
+ * const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + prepared.data.length);
+ * out.set(prepared.data, writeMessageHead(message, prepared, out, 0));
+ * assert.deepStrictEqual(out, encodeMessage(message));
+ * ```
+ */
+export function prepareMessage(message: Message, options: MessageOptions = {}): PreparedMessage {
   checkUint(message.type, 0xff, "type");
   checkUint(message.serializerId, 0xff, "serializerId");
   checkUint(message.flags, 0xffff, "flags");
@@ -192,19 +287,22 @@ export function encodeMessage(message: Message, options: MessageOptions = {}): U
     throw new ProtocolError("message data must be bytes (Uint8Array)");
   }
   let annotationsSize = 0;
-  for (const [id, value] of message.annotations) {
-    if (!isAnnotationId(id)) {
-      throw new ProtocolError("annotation identifier must be 4 ascii characters");
+  if (message.annotations.size > 0) {
+    for (const [id, value] of message.annotations) {
+      if (!isAnnotationId(id)) {
+        throw new ProtocolError("annotation identifier must be 4 ascii characters");
+      }
+      if (!(value instanceof Uint8Array)) {
+        throw new ProtocolError("annotation data must be bytes (Uint8Array)");
+      }
+      annotationsSize += ANNOTATION_HEADER_SIZE + value.length;
     }
-    if (!(value instanceof Uint8Array)) {
-      throw new ProtocolError("annotation data must be bytes (Uint8Array)");
-    }
-    annotationsSize += ANNOTATION_HEADER_SIZE + value.length;
   }
   if (options.compress && data.length > COMPRESSION_THRESHOLD) {
     data = compress(data);
     flags |= MessageFlags.COMPRESSED;
   }
+  const maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const totalSize = data.length + annotationsSize;
   if (totalSize > maxSize || data.length > MAX_U32 || annotationsSize > MAX_U32) {
     throw new MessageTooLargeError(`message too large (${totalSize}, max=${maxSize})`);
@@ -218,29 +316,67 @@ export function encodeMessage(message: Message, options: MessageOptions = {}): U
   } else {
     flags &= ~MessageFlags.CORR_ID;
   }
+  return { flags, data, annotationsSize };
+}
 
-  const out = new Uint8Array(HEADER_SIZE + totalSize);
-  const view = new DataView(out.buffer);
-  out.set(TAG, 0);
-  view.setUint16(OFFSET_VERSION, PROTOCOL_VERSION);
-  out[OFFSET_TYPE] = message.type;
-  out[OFFSET_SERIALIZER] = message.serializerId;
-  view.setUint16(OFFSET_FLAGS, flags);
-  view.setUint16(OFFSET_SEQ, message.seq);
-  view.setUint32(OFFSET_DATA_SIZE, data.length);
-  view.setUint32(OFFSET_ANNOTATIONS_SIZE, annotationsSize);
-  if (correlationId !== null) out.set(correlationId, OFFSET_CORRELATION_ID);
-  view.setUint16(OFFSET_RESERVED, 0);
-  view.setUint16(OFFSET_MAGIC, MAGIC);
-  let offset = HEADER_SIZE;
-  for (const [id, value] of message.annotations) {
-    for (let k = 0; k < 4; k++) out[offset + k] = id.charCodeAt(k);
-    view.setUint32(offset + 4, value.length);
-    out.set(value, offset + ANNOTATION_HEADER_SIZE);
-    offset += ANNOTATION_HEADER_SIZE + value.length;
+/**
+ * Writes the header and the annotation chunks of a prepared message at `offset` in `out` (the
+ * payload, `prepared.data`, goes right after them).
+ *
+ * @param message the message given to {@linkcode prepareMessage}
+ * @param prepared what prepareMessage returned for it
+ * @param out the buffer, with room for `HEADER_SIZE + prepared.annotationsSize` bytes at `offset`
+ * @param offset where the message starts in `out`
+ * @returns the offset where the payload goes
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { HEADER_SIZE, prepareMessage, writeMessageHead } from "./message.ts";
+ * const message = {
+ *   type: 6, flags: 0, seq: 0, serializerId: 42, data: new Uint8Array(0),
+ *   annotations: new Map([["ABCD", new Uint8Array(2)]]), correlationId: null,
+ * };
+ * const out = new Uint8Array(100);
+ * const end = writeMessageHead(message, prepareMessage(message), out, 10);
+ * assert(end === 10 + HEADER_SIZE + 8 + 2);
+ * assert(new TextDecoder().decode(out.subarray(10, 14)) === "PYRO");
+ * ```
+ */
+export function writeMessageHead(
+  message: Message,
+  prepared: PreparedMessage,
+  out: Uint8Array,
+  offset: number,
+): number {
+  // Byte by byte: a DataView would make V8 materialize the ArrayBuffer of a fresh small array.
+  const o = offset;
+  out[o] = TAG[0];
+  out[o + 1] = TAG[1];
+  out[o + 2] = TAG[2];
+  out[o + 3] = TAG[3];
+  writeU16(out, o + OFFSET_VERSION, PROTOCOL_VERSION);
+  out[o + OFFSET_TYPE] = message.type;
+  out[o + OFFSET_SERIALIZER] = message.serializerId;
+  writeU16(out, o + OFFSET_FLAGS, prepared.flags);
+  writeU16(out, o + OFFSET_SEQ, message.seq);
+  writeU32(out, o + OFFSET_DATA_SIZE, prepared.data.length);
+  writeU32(out, o + OFFSET_ANNOTATIONS_SIZE, prepared.annotationsSize);
+  const correlationId = message.correlationId;
+  if (correlationId !== null) out.set(correlationId, o + OFFSET_CORRELATION_ID);
+  else out.fill(0, o + OFFSET_CORRELATION_ID, o + OFFSET_CORRELATION_ID + CORRELATION_ID_SIZE);
+  writeU16(out, o + OFFSET_RESERVED, 0);
+  writeU16(out, o + OFFSET_MAGIC, MAGIC);
+  let at = o + HEADER_SIZE;
+  if (prepared.annotationsSize > 0) {
+    for (const [id, value] of message.annotations) {
+      for (let k = 0; k < 4; k++) out[at + k] = id.charCodeAt(k);
+      writeU32(out, at + 4, value.length);
+      out.set(value, at + ANNOTATION_HEADER_SIZE);
+      at += ANNOTATION_HEADER_SIZE + value.length;
+    }
   }
-  out.set(data, offset);
-  return out;
+  return at;
 }
 
 /**
@@ -445,6 +581,18 @@ function isAnnotationId(id: string): boolean {
     if (id.charCodeAt(k) > 0x7f) return false;
   }
   return true;
+}
+
+function writeU16(out: Uint8Array, offset: number, value: number): void {
+  out[offset] = value >>> 8;
+  out[offset + 1] = value;
+}
+
+function writeU32(out: Uint8Array, offset: number, value: number): void {
+  out[offset] = value >>> 24;
+  out[offset + 1] = value >>> 16;
+  out[offset + 2] = value >>> 8;
+  out[offset + 3] = value;
 }
 
 function readU16(bytes: Uint8Array, offset: number): number {
