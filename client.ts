@@ -37,7 +37,6 @@ import {
 } from "./errors.ts";
 import { MessageConnection } from "./protocol/connection.ts";
 import {
-  encodeMessage,
   type Message,
   MessageFlags,
   type MessageOptions,
@@ -736,7 +735,8 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       correlationId,
     };
     // Encoding first: a message that is too large fails this call only, like Pyro5.
-    const bytes = encodeMessage(message, this.#messageOptions);
+    // The connection packs small messages into its send chunks (no allocation per call).
+    const bytes = channel.connection.encode(message);
     if (flags & ONEWAY) {
       try {
         await channel.connection.sendBytes(bytes);

@@ -72,6 +72,7 @@ import { blobData, decodeBlobCall } from "./_blob.ts";
 import {
   CallContext,
   ClientConnection,
+  CorrelationIds,
   currentContext,
   disposeInstance,
   runInContext,
@@ -390,6 +391,8 @@ export class Daemon implements AsyncDisposable {
   #resolveClosed: () => void;
   #acceptLoop: Promise<void>;
   #noAnnotations = new Map<string, Uint8Array>();
+  /** Correlation ids for requests that bring none. */
+  #correlationIds = new CorrelationIds();
   #abortListener: (() => void) | null = null;
 
   /**
@@ -893,7 +896,7 @@ export class Daemon implements AsyncDisposable {
       if (!("handshake" in request)) throw new TypeError("'handshake'");
       if (!("object" in request)) throw new TypeError("'object'");
       client.handshake = request.handshake;
-      context = new CallContext(this, client, message);
+      context = new CallContext(this, client, message, this.#correlationIds);
       correlationId = context.correlationId;
       const validate = this.#options.validateHandshake;
       let response = validate
@@ -954,7 +957,7 @@ export class Daemon implements AsyncDisposable {
     } catch (error) {
       throw new FatalForConnection("unknown serializer", { cause: error }); // no reply possible
     }
-    const context = new CallContext(this, client, message);
+    const context = new CallContext(this, client, message, this.#correlationIds);
     let call: DecodedCall | null = null;
     let isCallbackMethod = false;
     try {

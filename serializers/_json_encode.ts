@@ -29,6 +29,11 @@ import {
 export const MAX_INT_DIGITS = 4300;
 
 const ENCODER = new TextEncoder();
+/** Results are carved from slabs of this size, handed out as views. */
+const SLAB_SIZE = 16384;
+/** A new result starts a fresh slab when less than this is left of the current one. */
+const SLAB_MIN_FREE = 1024;
+const NO_SLAB = new Uint8Array(0);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 /** Strings shorter than this are scanned and copied by hand; longer ones go to native code. */
@@ -127,7 +132,13 @@ function cannotSerialize(pythonClass: string): SerializeError {
 }
 
 /**
- * Writes one value as Python Pyro5's JSON. One instance per `dumps` call.
+ * Writes Python Pyro5's JSON. One instance serves many results in turn: each one is framed by
+ * {@linkcode JsonEncoder.begin} and {@linkcode JsonEncoder.finish} (then {@linkcode JsonEncoder.end}),
+ * and is a view of a slab whose region is never written again, so results stay valid. Without
+ * `begin`, {@linkcode JsonEncoder.result} gives everything written so far.
+ *
+ * Not re-entrant: while {@linkcode JsonEncoder.busy} is true (a class converter serializing from
+ * inside a `dumps`), use another encoder.
  *
  * @example
  * ```ts
@@ -140,8 +151,11 @@ function cannotSerialize(pythonClass: string): SerializeError {
  * ```
  */
 export class JsonEncoder {
-  #buf: Uint8Array;
+  #buf: Uint8Array = NO_SLAB;
+  /** Where the current result starts in `#buf`. */
+  #start = 0;
   #pos = 0;
+  #busy = false;
   #classes: ClassRegistry;
   #maxDepth: number;
 
@@ -150,22 +164,64 @@ export class JsonEncoder {
    * @param maxDepth deepest nesting written before giving up (catches circular references)
    */
   constructor(classes: ClassRegistry, maxDepth: number) {
-    this.#buf = new Uint8Array(256);
     this.#classes = classes;
     this.#maxDepth = maxDepth;
   }
 
-  /** The bytes written so far (a view of the internal buffer). */
-  result(): Uint8Array {
-    return this.#buf.subarray(0, this.#pos);
+  /** Whether a result is being written (between `begin` and `end`). */
+  get busy(): boolean {
+    return this.#busy;
   }
 
+  /** Starts a new result (marks the encoder busy until {@linkcode JsonEncoder.end}). */
+  begin(): void {
+    this.#busy = true;
+    if (this.#buf.length - this.#pos < SLAB_MIN_FREE) {
+      this.#buf = new Uint8Array(SLAB_SIZE);
+      this.#pos = 0;
+    }
+    this.#start = this.#pos;
+  }
+
+  /**
+   * The finished result; the slab space after it is free for the next one.
+   *
+   * @returns a view no later result shares bytes with
+   */
+  finish(): Uint8Array {
+    const result = this.#buf.subarray(this.#start, this.#pos);
+    // A slab grown for one big result is not reused: small results would pin it.
+    if (this.#buf.length > SLAB_SIZE) this.#pos = this.#buf.length;
+    this.#start = this.#pos;
+    return result;
+  }
+
+  /** Ends a result, finished or failed (a failed one's space is free again). */
+  end(): void {
+    this.#busy = false;
+    this.#pos = this.#start;
+  }
+
+  /** The bytes of the current result written so far (a view of the internal buffer). */
+  result(): Uint8Array {
+    return this.#buf.subarray(this.#start, this.#pos);
+  }
+
+  /** Moves the current result to a bigger buffer with room for `needed` more bytes. */
   #grow(needed: number): void {
-    let size = this.#buf.length * 2;
-    while (size < this.#pos + needed) size *= 2;
+    const used = this.#pos - this.#start;
+    let size = SLAB_SIZE;
+    if (needed >= SLAB_SIZE) {
+      // One big piece (a long string): room for it and a little more, not double.
+      size = used + needed + SLAB_SIZE;
+    } else {
+      while (size < (used + needed) * 2) size *= 2;
+    }
     const bigger = new Uint8Array(size);
-    bigger.set(this.#buf.subarray(0, this.#pos));
+    bigger.set(this.#buf.subarray(this.#start, this.#pos));
     this.#buf = bigger;
+    this.#start = 0;
+    this.#pos = used;
   }
 
   /** Writes ASCII-only text (numbers, literals, separators). */

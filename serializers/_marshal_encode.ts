@@ -60,6 +60,8 @@ import {
 } from "./_marshal_codes.ts";
 
 const ENCODER = new TextEncoder();
+/** A write at least this big gets a buffer of just its size plus this, instead of doubling. */
+const BIG_PIECE = 16384;
 
 /** How an object of the value model is written. */
 const enum Kind {
@@ -304,7 +306,12 @@ export class MarshalEncoder {
   #ensure(needed: number): void {
     if (this.#pos + needed <= this.#buf.length) return;
     let size = this.#buf.length * 2;
-    while (size < this.#pos + needed) size *= 2;
+    if (needed >= BIG_PIECE) {
+      // One big piece (bytes, a long string): room for it and a little more, not double.
+      size = this.#pos + needed + BIG_PIECE;
+    } else {
+      while (size < this.#pos + needed) size *= 2;
+    }
     const bigger = new Uint8Array(size);
     bigger.set(this.#buf.subarray(0, this.#pos));
     this.#buf = bigger;

@@ -51,8 +51,11 @@ export class MsgpackDecoder {
   #pos = 0;
   /** Made on first need: many messages hold no float and no 64-bit int. */
   #dataView: DataView | undefined;
-  /** Recent short dict keys by a hash of their bytes (a cache: it changes no result). */
-  #keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
+  /**
+   * Recent short dict keys by a hash of their bytes (a cache: it changes no result), made on
+   * first need.
+   */
+  #keyCache: (string | undefined)[] | undefined;
   /** Eight bytes to turn a big-endian float64 into a number without a DataView on the input. */
   #scratch = new DataView(new ArrayBuffer(8));
   #busy = false;
@@ -407,7 +410,8 @@ export class MsgpackDecoder {
     let hash = length;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ data[i], 0x01000193);
     const slot = (hash >>> 0) & (KEY_CACHE_SIZE - 1);
-    const cached = this.#keyCache[slot];
+    const cache = this.#keyCache ??= new Array(KEY_CACHE_SIZE).fill(undefined);
+    const cached = cache[slot];
     if (cached !== undefined && cached.length === length) {
       let i = 0;
       while (i < length && cached.charCodeAt(i) === data[start + i]) i++;
@@ -419,7 +423,7 @@ export class MsgpackDecoder {
     this.#pos++;
     const key = this.#readString(length);
     // Only ASCII keys: then string length and byte length agree, as the check above needs.
-    if (key.length === length) this.#keyCache[slot] = key;
+    if (key.length === length) cache[slot] = key;
     return key;
   }
 

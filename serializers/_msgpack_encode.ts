@@ -33,6 +33,10 @@ const INT64_MIN = -0x8000000000000000n;
 
 const UTF8 = new TextEncoder();
 
+/** The chunk before the first encode: chunks are allocated on first use. */
+const NO_CHUNK = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_CHUNK.buffer);
+
 /** Python's strict UTF-8 codec refuses lone surrogates, so its packer does too. */
 function loneSurrogate(): SerializeError {
   return new SerializeError(
@@ -57,8 +61,9 @@ function strHeaderSize(length: number): number {
 export class MsgpackEncoder {
   #classes: ClassRegistry;
   #maxDepth: number;
-  #buf: Uint8Array;
-  #view: DataView;
+  #chunkSize: number;
+  #buf: Uint8Array = NO_CHUNK;
+  #view: DataView = NO_VIEW;
   /** Where the current result starts in `#buf`. */
   #start = 0;
   #pos = 0;
@@ -67,13 +72,12 @@ export class MsgpackEncoder {
   /**
    * @param classes converts class instances into dicts
    * @param maxDepth deepest container nesting written before a SerializeError (cycles end there)
-   * @param chunkSize size of the first chunk
+   * @param chunkSize size of the first chunk (allocated by the first encode)
    */
   constructor(classes: ClassRegistry, maxDepth: number, chunkSize: number = CHUNK_SIZE) {
     this.#classes = classes;
     this.#maxDepth = maxDepth;
-    this.#buf = new Uint8Array(chunkSize);
-    this.#view = new DataView(this.#buf.buffer);
+    this.#chunkSize = chunkSize;
   }
 
   /** Whether an encode is running on this encoder right now. */
@@ -130,6 +134,7 @@ export class MsgpackEncoder {
 
   #begin(): void {
     this.#busy = true;
+    if (this.#buf === NO_CHUNK) this.#newChunk(this.#chunkSize);
     // A failed encode leaves #start where it was, so its bytes are simply overwritten.
     this.#pos = this.#start;
   }
@@ -138,12 +143,18 @@ export class MsgpackEncoder {
     const result = this.#buf.subarray(this.#start, this.#pos);
     this.#start = this.#pos;
     if (this.#buf.length > CHUNK_SIZE) {
-      // Leave an outsized chunk to the result that needed it, so it is not kept alive here.
-      this.#buf = new Uint8Array(CHUNK_SIZE);
-      this.#view = new DataView(this.#buf.buffer);
+      // Leave an outsized chunk to the result that needed it, so it is not kept alive here;
+      // the next encode allocates a normal one.
+      this.#buf = NO_CHUNK;
+      this.#chunkSize = CHUNK_SIZE;
       this.#start = 0;
     }
     return result;
+  }
+
+  #newChunk(size: number): void {
+    this.#buf = new Uint8Array(size);
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   /** Makes room for `n` more bytes, moving the current result to a fresh chunk if needed. */
@@ -151,11 +162,15 @@ export class MsgpackEncoder {
     if (this.#pos + n <= this.#buf.length) return;
     const used = this.#pos - this.#start;
     let size = CHUNK_SIZE;
-    while (size < 2 * (used + n)) size *= 2;
-    const chunk = new Uint8Array(size);
-    chunk.set(this.#buf.subarray(this.#start, this.#pos));
-    this.#buf = chunk;
-    this.#view = new DataView(chunk.buffer);
+    if (n >= CHUNK_SIZE) {
+      // One big value (bytes, a long string): room for it and a little more, not double.
+      size = used + n + CHUNK_SIZE;
+    } else {
+      while (size < 2 * (used + n)) size *= 2;
+    }
+    const old = this.#buf;
+    this.#newChunk(size);
+    this.#buf.set(old.subarray(this.#start, this.#pos));
     this.#start = 0;
     this.#pos = used;
   }

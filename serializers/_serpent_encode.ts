@@ -181,7 +181,12 @@ export class SerpentEncoder {
     if (this.#pos + n <= this.#buf.length) return;
     const used = this.#pos - this.#start;
     let size = SLAB_SIZE;
-    while (size < (used + n) * 2) size *= 2;
+    if (n >= SLAB_SIZE) {
+      // One big piece (bytes, a long string): room for it and a little more, not double.
+      size = used + n + SLAB_SIZE;
+    } else {
+      while (size < (used + n) * 2) size *= 2;
+    }
     const bigger = new Uint8Array(size);
     bigger.set(this.#buf.subarray(this.#start, this.#pos));
     this.#buf = bigger;

@@ -59,15 +59,27 @@ export class JsonSerializer implements Serializer {
   readonly name = "json" as const;
   #classes: ClassRegistry;
   #maxDepth: number;
+  /** Reused by every `dumps` and `dumpsCall` that does not run inside another one. */
+  #encoder: JsonEncoder;
 
   /**
-   * Makes the serializer; it keeps no state between calls.
+   * Makes the serializer; it keeps no value between calls (only a reused output buffer).
    *
    * @param options class registry and depth limit
    */
   constructor(options: SerializerOptions = {}) {
     this.#classes = options.classes ?? new ClassRegistry();
     this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#encoder = new JsonEncoder(this.#classes, this.#maxDepth);
+  }
+
+  /** The shared encoder, or a fresh one while it is busy (a class converter calling dumps). */
+  #beginEncoder(): JsonEncoder {
+    const encoder = this.#encoder.busy
+      ? new JsonEncoder(this.#classes, this.#maxDepth)
+      : this.#encoder;
+    encoder.begin();
+    return encoder;
   }
 
   /**
@@ -79,9 +91,15 @@ export class JsonSerializer implements Serializer {
    *   symbols, too deep (or circular) nesting
    */
   dumps(value: unknown): Uint8Array {
-    const encoder = new JsonEncoder(this.#classes, this.#maxDepth);
-    guard(() => encoder.value(value, 0));
-    return encoder.result();
+    const encoder = this.#beginEncoder();
+    try {
+      encoder.value(value, 0);
+      return encoder.finish();
+    } catch (error) {
+      throw asSerializeError(error);
+    } finally {
+      encoder.end();
+    }
   }
 
   /**
@@ -92,7 +110,11 @@ export class JsonSerializer implements Serializer {
    * @throws {SerializeError} on malformed data (with Python's message and position)
    */
   loads(data: Uint8Array): unknown {
-    return guard(() => decodeJson(data, this.#classes, this.#maxDepth));
+    try {
+      return decodeJson(data, this.#classes, this.#maxDepth);
+    } catch (error) {
+      throw asSerializeError(error);
+    }
   }
 
   /**
@@ -123,8 +145,8 @@ export class JsonSerializer implements Serializer {
     args: readonly unknown[],
     kwargs: Readonly<PyStringDict> | null,
   ): Uint8Array {
-    const encoder = new JsonEncoder(this.#classes, this.#maxDepth);
-    guard(() => {
+    const encoder = this.#beginEncoder();
+    try {
       encoder.ascii('{"object": ');
       encoder.string(objectId);
       encoder.ascii(', "method": ');
@@ -134,8 +156,12 @@ export class JsonSerializer implements Serializer {
       encoder.ascii(', "kwargs": ');
       encoder.value(kwargs, 0);
       encoder.ascii("}");
-    });
-    return encoder.result();
+      return encoder.finish();
+    } catch (error) {
+      throw asSerializeError(error);
+    } finally {
+      encoder.end();
+    }
   }
 
   /**
@@ -161,16 +187,12 @@ export class JsonSerializer implements Serializer {
   }
 }
 
-/** Runs a codec step; anything that is not already a PyroError becomes a SerializeError. */
-function guard<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    if (error instanceof PyroError) throw error;
-    if (error instanceof RangeError && /call stack/i.test(error.message)) {
-      throw new SerializeError("json data nested too deeply", { cause: error });
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    throw new SerializeError(`json serializer failed: ${message}`, { cause: error });
+/** A PyroError as it is; anything else (a stack overflow...) as a SerializeError. */
+function asSerializeError(error: unknown): unknown {
+  if (error instanceof PyroError) return error;
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new SerializeError("json data nested too deeply", { cause: error });
   }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SerializeError(`json serializer failed: ${message}`, { cause: error });
 }

@@ -302,7 +302,8 @@ Deno.test("examples/usersession: session-bound instances do not clash, a singlet
   const python = await pythonClient("usersession", [server.address]);
   const [, pySession] = python.split(/\*\*\*\*\* Multiple concurrent proxies/);
   assert(!pySession.includes("ERROR"), python);
-  equal(count(pySession, /\] num=10\d$/m), 6, python);
+  // Python's client threads print concurrently, so two results may share a line.
+  equal(count(pySession, /\] num=10\d(?!\d)/), 6, python);
   match(server.output(), /\[SessionboundDatabase\] new instance and connection for user: user123/);
 });
 

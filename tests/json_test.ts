@@ -577,6 +577,37 @@ Deno.test("JsonSerializer.dumps grows its buffer for big output", () => {
   deepStrictEqual(json.loads(bytes), big);
 });
 
+Deno.test("JsonSerializer.dumps results survive later, failed and nested calls", () => {
+  class Inner {}
+  const classes = new ClassRegistry();
+  const serializer = new JsonSerializer({ classes });
+  // A class converter that serializes from inside a dumps: it needs its own encoder.
+  classes.registerClassToDict(Inner, () => ({
+    __class__: "x.Inner",
+    raw: text(serializer.dumps({ deep: [1, "two"] })),
+  }));
+  const first = serializer.dumps({ a: "x".repeat(100) });
+  const copy = first.slice();
+  throws(() => serializer.dumps(["y".repeat(200), () => {}]), SerializeError);
+  const nested = serializer.dumps([new Inner(), "after"]);
+  const call = serializer.dumpsCall("o", "m", ["z".repeat(300)], {});
+  const big = serializer.dumps("b".repeat(100_000));
+  const small = serializer.dumps(1);
+  deepStrictEqual(first, copy);
+  strictEqual(
+    text(nested),
+    '[{"__class__": "x.Inner", "raw": "{\\"deep\\": [1, \\"two\\"]}"}, "after"]',
+  );
+  strictEqual(
+    text(call),
+    `{"object": "o", "method": "m", "params": ["${"z".repeat(300)}"], "kwargs": {}}`,
+  );
+  strictEqual(text(big), `"${"b".repeat(100_000)}"`);
+  // A buffer grown for one big result is left to it, not shared with later ones.
+  ok(big.buffer !== small.buffer && big.buffer.byteLength < 2 * big.length);
+  strictEqual(text(small), "1");
+});
+
 Deno.test("JsonSerializer writes and reads None kwargs as Python Pyro5's __getattr__", () => {
   const bytes = json.dumpsCall("example.thing", "__getattr__", ["size"], null);
   strictEqual(

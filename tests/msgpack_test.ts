@@ -546,6 +546,11 @@ Deno.test("MsgpackSerializer.dumps grows its buffer for big values", () => {
   deepStrictEqual(msgpack.loads(bytes), big);
   // The outsized chunk stays with its result only.
   ok(msgpack.dumps(1).buffer !== bytes.buffer);
+  // A big bytes value gets a chunk of about its size, not a doubled one.
+  const blob = new Uint8Array(1_000_000).fill(3);
+  const packed = msgpack.dumps({ blob });
+  ok(packed.buffer.byteLength < blob.length + 65536);
+  deepStrictEqual(msgpack.loads(packed), { blob });
 });
 
 Deno.test("MsgpackSerializer.dumps results survive later and failed calls", () => {
