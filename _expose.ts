@@ -439,9 +439,27 @@ export function getExposedMembers(target: object): ExposedInfo {
     exposedBySpec(start, spec, info);
     return info;
   }
+  for (const [name, desc] of publicMembers(start)) {
+    if (desc.get || desc.set) {
+      const exposed = (desc.get as Marked | undefined)?.[EXPOSED] ||
+        (desc.set as Marked | undefined)?.[EXPOSED];
+      if (exposed) addAttribute(info, name, desc);
+    } else if (typeof desc.value === "function" && (desc.value as Marked)[EXPOSED]) {
+      info.methods.add(name);
+      if ((desc.value as Marked)[ONEWAY]) info.oneway.add(name);
+    }
+  }
+  return info;
+}
+
+/**
+ * The public members along an object's prototype chain (not `Object.prototype`, not
+ * `constructor`, no `_private` names), nearest definition first, each name once.
+ */
+function* publicMembers(obj: object): Generator<[string, PropertyDescriptor]> {
   const seen = new Set<string>();
   for (
-    let o: object | null = start;
+    let o: object | null = obj;
     o !== null && o !== Object.prototype;
     o = Object.getPrototypeOf(o)
   ) {
@@ -449,18 +467,9 @@ export function getExposedMembers(target: object): ExposedInfo {
       if (seen.has(name)) continue;
       seen.add(name);
       if (name === "constructor" || isPrivateAttribute(name)) continue;
-      const desc = Object.getOwnPropertyDescriptor(o, name)!;
-      if (desc.get || desc.set) {
-        const exposed = (desc.get as Marked | undefined)?.[EXPOSED] ||
-          (desc.set as Marked | undefined)?.[EXPOSED];
-        if (exposed) addAttribute(info, name, desc);
-      } else if (typeof desc.value === "function" && (desc.value as Marked)[EXPOSED]) {
-        info.methods.add(name);
-        if ((desc.value as Marked)[ONEWAY]) info.oneway.add(name);
-      }
+      yield [name, Object.getOwnPropertyDescriptor(o, name)!];
     }
   }
-  return info;
 }
 
 function addAttribute(info: ExposedInfo, name: string, desc: PropertyDescriptor): void {
@@ -470,7 +479,6 @@ function addAttribute(info: ExposedInfo, name: string, desc: PropertyDescriptor)
 }
 
 function exposedBySpec(obj: object, spec: ExposeObjectOptions, info: ExposedInfo): void {
-  const seen = new Set<string>();
   const listed = spec.methods ? new Set(spec.methods) : null;
   const attributes = spec.attributes ? new Set(spec.attributes) : null;
   for (const name of spec.oneway ?? []) {
@@ -482,21 +490,11 @@ function exposedBySpec(obj: object, spec: ExposeObjectOptions, info: ExposedInfo
     addAttribute(info, name, findDescriptor(obj, name) ?? { value: undefined, writable: true });
   }
   if (listed && attributes) return;
-  for (
-    let o: object | null = obj;
-    o !== null && o !== Object.prototype;
-    o = Object.getPrototypeOf(o)
-  ) {
-    for (const name of Object.getOwnPropertyNames(o)) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      if (name === "constructor" || isPrivateAttribute(name)) continue;
-      const desc = Object.getOwnPropertyDescriptor(o, name)!;
-      if (desc.get || desc.set) {
-        if (!attributes) addAttribute(info, name, desc);
-      } else if (typeof desc.value === "function" && !listed) {
-        info.methods.add(name);
-      }
+  for (const [name, desc] of publicMembers(obj)) {
+    if (desc.get || desc.set) {
+      if (!attributes) addAttribute(info, name, desc);
+    } else if (typeof desc.value === "function" && !listed) {
+      info.methods.add(name);
     }
   }
 }
