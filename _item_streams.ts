@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ClientConnection } from "./_call_context.ts";
+import { type ClientConnection, isThenable } from "./_call_context.ts";
 import { PyroError, RemoteError } from "./errors.ts";
 
 /** A sync or async iterator a remote method returned. */
@@ -26,11 +26,6 @@ interface Entry {
   created: number;
   lingerSince: number;
   iterator: ItemIterator;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" &&
-    typeof (value as { then?: unknown }).then === "function";
 }
 
 /**

@@ -41,6 +41,7 @@ import {
   MessageFlags,
   type MessageOptions,
   MessageType,
+  type OutgoingMessage,
 } from "./protocol/message.ts";
 import {
   ClassRegistry,
@@ -705,7 +706,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     if (channel === null || channel.connection.closed) channel = await this.#connect(false);
     let serializer = this.#serializerInUse();
     const target = objectId ?? channel.objectId;
-    let data: Uint8Array;
+    let data: Uint8Array | Uint8Array[];
     if (args[0] instanceof SerializedBlob) {
       // Pyro5's keep-serialized call: object and method travel in the BLBI annotation.
       if (args.length > 1 || hasKeys(kwargsDict)) {
@@ -720,12 +721,16 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       data = blob.payloadFor(serializer, target, method);
     } else {
       // Python proxies send the positional arguments as a tuple (serpent shows the difference).
-      data = serializer.dumpsCall(target, method, tuple(...args), kwargsDict);
+      // Only serpent writes tuples and lists differently: elsewhere the array goes as it is.
+      const callArgs = serializer.name === "serpent" ? tuple(...args) : args;
+      data = serializer.dumpsCallParts
+        ? serializer.dumpsCallParts(target, method, callArgs, kwargsDict)
+        : serializer.dumpsCall(target, method, callArgs, kwargsDict);
     }
     if (this.#oneway.has(method)) flags |= ONEWAY;
     const seq = (this.#seq + 1) & 0xffff;
     this.#seq = seq;
-    const message: Message = {
+    const message: OutgoingMessage = {
       type: INVOKE,
       flags,
       seq,
@@ -747,12 +752,53 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       return undefined;
     }
     if (channel.pending.has(seq)) throw new ProtocolError("too many concurrent calls on one proxy");
-    const reply = new Promise<Message>((resolve, reject) => {
-      channel.pending.set(seq, { resolve, reject });
-    });
+    if (channel.reading) {
+      // Pipelined behind other calls: the channel's reader hands the reply over.
+      const reply = new Promise<Message>((resolve, reject) => {
+        channel.pending.set(seq, { resolve, reject });
+      });
+      channel.connection.sendBytes(bytes).catch((error) => this.#fail(channel, error));
+      return this.#decodeReply(await reply, serializer);
+    }
+    // The only call in flight: this call reads the replies itself until its own arrives, handing
+    // over those of calls made meanwhile, then leaves further reading to a reader task.
+    channel.reading = true;
     channel.connection.sendBytes(bytes).catch((error) => this.#fail(channel, error));
-    if (!channel.reading) this.#pump(channel);
-    return this.#decodeReply(await reply, serializer);
+    let reply: Message;
+    try {
+      for (;;) {
+        const message = await channel.connection.receive(this.#timeoutMs());
+        if (message.seq === seq && message.type === RESULT) {
+          reply = message;
+          break;
+        }
+        this.#handOver(channel, message);
+      }
+    } catch (error) {
+      throw this.#fail(channel, error);
+    } finally {
+      channel.reading = false;
+      if (channel.pending.size > 0) this.#pump(channel);
+    }
+    return this.#decodeReply(reply, serializer);
+  }
+
+  #timeoutMs(): number {
+    return this.#timeout > 0 ? this.#timeout * 1000 : 0;
+  }
+
+  /** Resolves the pending call a reply belongs to. */
+  #handOver(channel: Channel, message: Message): void {
+    const pending = channel.pending.get(message.seq);
+    if (pending === undefined || message.type !== RESULT) {
+      throw new ProtocolError(
+        message.type !== RESULT
+          ? `invalid msg type ${message.type} received (expected: 5)`
+          : `invoke: reply sequence out of sync, got ${message.seq}`,
+      );
+    }
+    channel.pending.delete(message.seq);
+    pending.resolve(message);
   }
 
   /** The correlation id to send: the proxy's own, else the one of the daemon call running. */
@@ -789,19 +835,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     channel.reading = true;
     try {
       while (channel.pending.size > 0) {
-        const message = await channel.connection.receive(
-          this.#timeout > 0 ? this.#timeout * 1000 : 0,
-        );
-        const pending = channel.pending.get(message.seq);
-        if (pending === undefined || message.type !== RESULT) {
-          throw new ProtocolError(
-            message.type !== RESULT
-              ? `invalid msg type ${message.type} received (expected: 5)`
-              : `invoke: reply sequence out of sync, got ${message.seq}`,
-          );
-        }
-        channel.pending.delete(message.seq);
-        pending.resolve(message);
+        this.#handOver(channel, await channel.connection.receive(this.#timeoutMs()));
       }
     } catch (error) {
       this.#fail(channel, error);
@@ -810,8 +844,11 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     }
   }
 
-  /** A connection problem: close the channel, fail all its calls, let the next call reconnect. */
-  #fail(channel: Channel, error: unknown): void {
+  /**
+   * A connection problem: close the channel, fail all its calls, let the next call reconnect.
+   * Returns the error the calls failed with.
+   */
+  #fail(channel: Channel, error: unknown): PyroError {
     if (this.#channel === channel) this.#channel = null;
     channel.connection.close();
     const failure = error instanceof PyroError
@@ -819,6 +856,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       : new ConnectionClosedError(`connection lost: ${errorText(error)}`, { cause: error });
     for (const pending of channel.pending.values()) pending.reject(failure);
     channel.pending.clear();
+    return failure;
   }
 
   #decodeReply(message: Message, serializer: Serializer): unknown {

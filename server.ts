@@ -75,6 +75,7 @@ import {
   CorrelationIds,
   currentContext,
   disposeInstance,
+  isThenable,
   runInContext,
 } from "./_call_context.ts";
 import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
@@ -254,11 +255,6 @@ function functionObject(fn: AnyFunction): object {
 /** A problem that ends the connection at once, without any reply. */
 class FatalForConnection extends Error {}
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" &&
-    typeof (value as { then?: unknown }).then === "function";
-}
-
 function attributeError(message: string): RemoteError {
   return new RemoteError("builtins.AttributeError", [message]);
 }
@@ -349,6 +345,10 @@ export class DaemonObject {
 
 /**
  * A Pyro daemon: listens at once, serves in the background until {@linkcode Daemon.close}.
+ *
+ * Large bytes in a result (a `Uint8Array` of 256 KiB or more, with msgpack) are sent from their
+ * own memory rather than copied: a method must not change a buffer it returned until the reply
+ * has gone out (the client's next call on that connection).
  *
  * @example
  * ```ts
@@ -1040,10 +1040,14 @@ export class Daemon implements AsyncDisposable {
    * Serializes a result for a client. A plain function in it travels as a proxy, registered for
    * as long as this client's connection lasts.
    */
-  #encodeResult(serializer: Serializer, result: unknown, client: ClientConnection): Uint8Array {
+  #encodeResult(
+    serializer: Serializer,
+    result: unknown,
+    client: ClientConnection,
+  ): Uint8Array | Uint8Array[] {
     this.#encodingFor = client;
     try {
-      return serializer.dumps(result);
+      return serializer.dumpsParts ? serializer.dumpsParts(result) : serializer.dumps(result);
     } catch (error) {
       if (error instanceof SerializeError) throw error;
       throw new SerializeError(`cannot serialize the result: ${asError(error).message}`, {

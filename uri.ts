@@ -51,6 +51,7 @@ export class PyroUri {
   readonly port: number | null;
   /** Unix domain socket path, or null. */
   readonly sockname: string | null;
+  #pyroDict: Record<string, unknown> | null = null;
 
   /**
    * @param text the URI text
@@ -198,13 +199,19 @@ import { PyroUri } from "./uri.ts";
       this.host === other.host && this.port === other.port && this.sockname === other.sockname;
   }
 
-  /** How the URI travels: Pyro5's `Pyro5.core.URI` class dict with its state tuple. */
+  /**
+   * How the URI travels: Pyro5's `Pyro5.core.URI` class dict with its state tuple (made once:
+   * the URI is immutable and serializers only read it).
+   */
   [toPyroDict](): Record<string, unknown> {
-    const object = this.protocol === "PYROMETA" ? new Set(this.metadata) : this.object;
-    return {
-      __class__: "Pyro5.core.URI",
-      state: tuple<unknown>(this.protocol, object, this.sockname, this.host, this.port),
-    };
+    if (this.#pyroDict === null) {
+      const object = this.protocol === "PYROMETA" ? new Set(this.metadata) : this.object;
+      this.#pyroDict = {
+        __class__: "Pyro5.core.URI",
+        state: tuple<unknown>(this.protocol, object, this.sockname, this.host, this.port),
+      };
+    }
+    return this.#pyroDict;
   }
 
   /**
@@ -215,6 +222,25 @@ import { PyroUri } from "./uri.ts";
    * @throws {PyroError} when the state is malformed
    */
   static fromState(state: unknown): PyroUri {
+    return new PyroUri(PyroUri.stateText(state));
+  }
+
+  /**
+   * The text of the URI a Pyro5 state tuple `(protocol, object, sockname, host, port)` stands
+   * for (what {@linkcode PyroUri.fromState} parses).
+   *
+   * @param state the state as decoded
+   * @returns the URI text
+   * @throws {PyroError} when the state is not a 5-tuple
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { PyroUri } from "./uri.ts";
+   * assert(PyroUri.stateText(["PYRO", "obj", null, "::1", 9]) === "PYRO:obj@[::1]:9");
+   * ```
+   */
+  static stateText(state: unknown): string {
     if (!Array.isArray(state) || state.length !== 5) {
       throw new PyroError("invalid URI state");
     }
@@ -227,6 +253,6 @@ import { PyroUri } from "./uri.ts";
     else if (typeof host === "string" && host) {
       location = host.includes(":") ? `@[${host}]:${port}` : `@${host}:${port}`;
     }
-    return new PyroUri(`${protocol}:${objectText}${location}`);
+    return `${protocol}:${objectText}${location}`;
   }
 }

@@ -105,14 +105,24 @@ function truthy(value: unknown): boolean {
  * arguments as one trailing plain object; none of the name server's parameters can be a dict, so
  * a trailing non-empty plain object whose keys are all parameter names is taken as keywords.
  */
+/** How many parsed URIs a name server keeps; the cache starts over when it is full. */
+const PARSED_URIS_KEPT = 4096;
+
 function bindArguments(
   method: string,
   given: ArrayLike<unknown>,
   params: readonly string[],
   defaults: readonly unknown[],
 ): unknown[] {
+  const count = given.length;
+  const last = count > 0 ? given[count - 1] : undefined;
+  if (count <= params.length && !(isPlainObject(last) && Object.keys(last).length > 0)) {
+    // Positional arguments only (the usual call): no keywords to sort out.
+    const bound = defaults.slice();
+    for (let i = 0; i < count; i++) if (given[i] !== undefined) bound[i] = given[i];
+    return bound;
+  }
   let positional = Array.from(given);
-  const last = positional.at(-1);
   const bound = defaults.slice();
   if (isPlainObject(last) && Object.keys(last).length > 0) {
     positional = positional.slice(0, -1);
@@ -158,6 +168,8 @@ function bindArguments(
 @expose
 export class NameServer {
   #storage: NameStorage;
+  /** Parsed URIs by their text (URIs are immutable): lookups need not parse them again. */
+  #parsedUris = new Map<string, PyroUri>();
   #limits: Readonly<NameServerLimits>;
   #regexCache = new Map<string, RegExp>();
 
@@ -396,8 +408,13 @@ export class NameServer {
   }
 
   #parseUri(text: string): PyroUri {
+    const known = this.#parsedUris.get(text);
+    if (known !== undefined) return known;
     try {
-      return new PyroUri(text);
+      const uri = new PyroUri(text);
+      if (this.#parsedUris.size >= PARSED_URIS_KEPT) this.#parsedUris.clear();
+      this.#parsedUris.set(text, uri);
+      return uri;
     } catch (error) {
       if (error instanceof PyroError || error instanceof TypeError) {
         throw new NamingError(`invalid uri: ${text}`, { cause: error });

@@ -36,6 +36,8 @@ import {
   type Message,
   type MessageHeader,
   type MessageOptions,
+  type OutgoingMessage,
+  type PreparedMessage,
   prepareMessage,
   validateHeaderPrefix,
   writeMessageHead,
@@ -75,10 +77,18 @@ export const DEFAULT_READ_BUFFER_SIZE = 64 * 1024;
 const INITIAL_READ_CHUNK = 4 * 1024;
 /** With less free room than this at the end of a chunk, the next read goes to a fresh chunk. */
 const MIN_READ_ROOM = 512;
-/** A large body's buffer starts at most this big and grows fourfold as bytes arrive. */
+/** A large body's first buffer is at most this big (or what is already buffered). */
 const INITIAL_LARGE_BODY = 1024 * 1024;
+/**
+ * A full large-body buffer grows to at most this many times the bytes received: a body of up
+ * to 16 MB takes one step, yet a header merely declaring a big size never makes us allocate
+ * more than 16 times what really arrived (1 MB for the header alone).
+ */
+const LARGE_BODY_GROWTH = 16;
 /** Messages up to this size are encoded into the connection's send chunks. */
 const POOLED_MESSAGE_MAX = 4 * 1024;
+/** Leading payload parts up to this size are copied next to the header: one write less. */
+const MERGED_PART_MAX = 4 * 1024;
 /** The first send chunk; each next one is twice as big, up to {@linkcode MAX_SEND_CHUNK}. */
 const INITIAL_SEND_CHUNK = 2 * 1024;
 const MAX_SEND_CHUNK = 32 * 1024;
@@ -227,7 +237,7 @@ export class MessageConnection implements AsyncDisposable {
         header = known;
       } else {
         while (this.#end - this.#start < HEADER_SIZE) {
-          await this.#fill(HEADER_SIZE);
+          this.#filled(await this.#stream.read(this.#readRoom(HEADER_SIZE)), HEADER_SIZE);
           // Reject a foreign peer early, before a whole header arrived (Pyro5 checks after 6 bytes).
           validateHeaderPrefix(this.#buffer.subarray(this.#start, this.#end));
         }
@@ -235,7 +245,9 @@ export class MessageConnection implements AsyncDisposable {
       }
       const size = HEADER_SIZE + header.annotationsSize + header.dataSize;
       if (size <= this.#maxChunk) {
-        while (this.#end - this.#start < size) await this.#fill(size);
+        while (this.#end - this.#start < size) {
+          this.#filled(await this.#stream.read(this.#readRoom(size)), size);
+        }
         const start = this.#start;
         body = this.#buffer.subarray(start + HEADER_SIZE, start + size);
         this.#start = start + size;
@@ -266,11 +278,12 @@ export class MessageConnection implements AsyncDisposable {
   }
 
   /**
-   * Reads once more into the current chunk, first moving the unconsumed bytes to a fresh chunk
-   * when `need` bytes from `#start` would not fit, or when little room is left. Bytes of earlier
-   * messages are never overwritten: they may be in use.
+   * Where the next read goes: the free end of the current chunk, after moving the unconsumed
+   * bytes to a fresh chunk when `need` bytes from `#start` would not fit, or when little room is
+   * left. Bytes of earlier messages are never overwritten: they may be in use. (The read itself
+   * is awaited by the caller: one async step less per message.)
    */
-  async #fill(need: number): Promise<void> {
+  #readRoom(need: number): Uint8Array {
     let buffer = this.#buffer;
     if (this.#start + need > buffer.length || buffer.length - this.#end < MIN_READ_ROOM) {
       let size = this.#chunkSize;
@@ -281,9 +294,13 @@ export class MessageConnection implements AsyncDisposable {
       this.#start = 0;
       this.#buffer = buffer = fresh;
     }
-    const room = buffer.length - this.#end;
-    const n = await this.#stream.read(buffer.subarray(this.#end));
+    return buffer.subarray(this.#end);
+  }
+
+  /** Takes the result of a read into {@linkcode #readRoom}'s room. */
+  #filled(n: number | null, need: number): void {
     if (n === null) throw this.#eof(this.#end - this.#start, need);
+    const room = this.#buffer.length - this.#end;
     this.#end += n;
     // A full read suggests more is waiting: read bigger chunks from now on.
     if (n === room && this.#chunkSize < this.#maxChunk) {
@@ -294,6 +311,9 @@ export class MessageConnection implements AsyncDisposable {
   /**
    * Reads a body larger than a chunk (its header is buffered at `#start`) into a buffer of its
    * own that grows as bytes really arrive: never allocate what the header merely declares.
+   * Each read asks for all the room left, so the kernel copies straight into the body.
+   * (A resizable `ArrayBuffer` would grow without copying, but measured three times slower:
+   * its memory is committed page by page.)
    */
   async #readLargeBody(size: number): Promise<Uint8Array> {
     const buffered = this.#end - this.#start - HEADER_SIZE; // < size, since size > a chunk
@@ -303,9 +323,9 @@ export class MessageConnection implements AsyncDisposable {
     let filled = buffered;
     while (filled < size) {
       if (filled === body.length) {
-        const grown = new Uint8Array(Math.min(size, body.length * 4));
-        grown.set(body);
-        body = grown;
+        // transfer() reallocates: the bytes received so far are kept without a copy where
+        // the allocator can grow the block in place.
+        body = new Uint8Array(body.buffer.transfer(Math.min(size, filled * LARGE_BODY_GROWTH)));
       }
       const n = await this.#stream.read(body.subarray(filled));
       if (n === null) throw this.#eof(HEADER_SIZE + filled, HEADER_SIZE + size);
@@ -325,7 +345,7 @@ export class MessageConnection implements AsyncDisposable {
    * Encodes and sends one message, writing all its bytes. Concurrent sends are queued: each
    * message's bytes go out whole, in call order.
    *
-   * @param message the message
+   * @param message the message; a payload may be given in parts (see `encode`)
    * @throws {MessageTooLargeError} when the message exceeds the size limit (nothing is sent)
    * @throws {ProtocolError} for an invalid annotation id
    * @throws {ConnectionClosedError} when the connection is closed or the write fails (which
@@ -349,7 +369,7 @@ export class MessageConnection implements AsyncDisposable {
    * listener.close();
    * ```
    */
-  send(message: Message): Promise<void> {
+  send(message: OutgoingMessage): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new ConnectionClosedError("sending: connection closed"));
     }
@@ -365,12 +385,14 @@ export class MessageConnection implements AsyncDisposable {
   /**
    * Encodes a message for {@linkcode MessageConnection.sendBytes}, with this connection's
    * compression and size limit: the bytes of `encodeMessage`, as one array or, for a large
-   * payload, as two parts (header with annotations, then the payload itself, not copied).
-   * Small messages are placed in the connection's send chunks, so encoding them allocates
-   * nothing. Encoding first lets a caller fail one message (too large, bad annotations) without
-   * touching the connection.
+   * payload, as parts (header with annotations, then the payload itself, or its parts, not
+   * copied). Small messages are placed in the connection's send chunks, so encoding them
+   * allocates nothing. Encoding first lets a caller fail one message (too large, bad
+   * annotations) without touching the connection.
    *
-   * @param message the message; a large payload must not change until it is sent
+   * @param message the message, its payload whole or in parts (a large payload given in parts
+   * is sent as those parts, so a big `bin` from `MsgpackSerializer.dumpsParts` is never
+   * copied); a large payload must not change until it is sent
    * @returns the bytes to send
    * @throws {MessageTooLargeError} when the message exceeds the size limit
    * @throws {ProtocolError} for an invalid annotation id or non-bytes data
@@ -397,9 +419,11 @@ export class MessageConnection implements AsyncDisposable {
    * listener.close();
    * ```
    */
-  encode(message: Message): Uint8Array | Uint8Array[] {
+  encode(message: OutgoingMessage): Uint8Array | Uint8Array[] {
     const prepared = prepareMessage(message, this.#options);
     const data = prepared.data;
+    const parts = prepared.parts;
+    if (parts !== undefined) return this.#headAndParts(message, prepared, parts);
     const size = HEADER_SIZE + prepared.annotationsSize + data.length;
     if (size <= POOLED_MESSAGE_MAX) {
       let chunk = this.#sendChunk;
@@ -422,6 +446,36 @@ export class MessageConnection implements AsyncDisposable {
     const head = new Uint8Array(HEADER_SIZE + prepared.annotationsSize);
     writeMessageHead(message, prepared, head, 0);
     return [head, data];
+  }
+
+  /**
+   * The bytes of a large payload given in parts: the header with the annotations and any small
+   * leading parts in one array (one write instead of several), then the other parts as they are.
+   */
+  #headAndParts(
+    message: OutgoingMessage,
+    prepared: PreparedMessage,
+    parts: readonly Uint8Array[],
+  ): Uint8Array[] {
+    let lead = 0;
+    let leadSize = 0;
+    while (lead < parts.length && parts[lead].length <= MERGED_PART_MAX) {
+      leadSize += parts[lead].length;
+      lead++;
+    }
+    const head = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + leadSize);
+    let at = writeMessageHead(message, prepared, head, 0);
+    const out: Uint8Array[] = [head];
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (i < lead) {
+        head.set(part, at);
+        at += part.length;
+      } else if (part.length > 0) {
+        out.push(part);
+      }
+    }
+    return out;
   }
 
   /**

@@ -98,6 +98,8 @@ const CORRELATION_ID_SIZE = 16;
 const ANNOTATION_HEADER_SIZE = 8;
 const TAG = [0x50, 0x59, 0x52, 0x4f]; // "PYRO"
 const MAX_U32 = 0xffffffff;
+/** The payload of a prepared message whose payload goes in parts. */
+const NO_DATA = new Uint8Array(0);
 /** Inflated payloads at most this big are copied out of zlib's larger output buffer. */
 const SMALL_INFLATE_COPY = 64 * 1024;
 /** The largest maxOutputLength node:zlib accepts. */
@@ -119,6 +121,30 @@ export interface Message {
   annotations: Map<string, Uint8Array>;
   /** 16-byte correlation id, or null for none (all zero on the wire and no CORR_ID flag). */
   correlationId: Uint8Array | null;
+}
+
+/**
+ * A message to send: a {@linkcode Message} whose payload may also be given in parts, e.g. from
+ * `MsgpackSerializer.dumpsParts`. The parts go on the wire one after another, as if joined; a
+ * large payload's parts are written as they are, without being copied or joined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { encodeMessage, encodeMessageParts, type OutgoingMessage } from "./message.ts";
+ * const big = new Uint8Array(100_000).fill(7);
+ * const message: OutgoingMessage = {
+ *   type: 5, flags: 0, seq: 1, serializerId: 4, data: [new Uint8Array([0xc6, 0, 1, 0x86, 0xa0]), big],
+ *   annotations: new Map(), correlationId: null,
+ * };
+ * const parts = encodeMessageParts(message);
+ * assert(parts.length === 3 && parts[2] === big); // header, then the parts as they are
+ * assert(encodeMessage(message).length === 40 + 5 + 100_000);
+ * ```
+ */
+export interface OutgoingMessage extends Omit<Message, "data"> {
+  /** The payload, whole or in parts (concatenated on the wire). */
+  data: Uint8Array | readonly Uint8Array[];
 }
 
 /** Options of message encoding and decoding. */
@@ -151,7 +177,10 @@ export interface MessageHeader {
   dataSize: number;
   /** Total size in bytes of all annotation chunks. */
   annotationsSize: number;
-  /** A copy of the 16-byte correlation id when the CORR_ID flag is set, else null. */
+  /**
+   * The 16-byte correlation id when the CORR_ID flag is set, else null: a view of the header
+   * bytes, not a copy.
+   */
   correlationId: Uint8Array | null;
 }
 
@@ -180,10 +209,19 @@ export interface MessageHeader {
  * assert(bytes.length === 40 + 8 + 2 + 3);
  * ```
  */
-export function encodeMessage(message: Message, options: MessageOptions = {}): Uint8Array {
+export function encodeMessage(message: OutgoingMessage, options: MessageOptions = {}): Uint8Array {
   const prepared = prepareMessage(message, options);
-  const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + prepared.data.length);
-  out.set(prepared.data, writeMessageHead(message, prepared, out, 0));
+  const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + prepared.dataSize);
+  let at = writeMessageHead(message, prepared, out, 0);
+  const parts = prepared.parts;
+  if (parts === undefined) {
+    out.set(prepared.data, at);
+  } else {
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+  }
   return out;
 }
 
@@ -197,6 +235,7 @@ export const INLINE_PAYLOAD_LIMIT = 64 * 1024;
  * Encodes a message like {@linkcode encodeMessage}, without copying a large payload: for a
  * payload of {@linkcode INLINE_PAYLOAD_LIMIT} bytes or more the result is two parts, the header
  * with the annotations, then the payload itself (or its compressed form); otherwise one part.
+ * A large payload given in parts (and not compressed) follows the header as those parts.
  * Writing the parts in order puts exactly the bytes of `encodeMessage` on the wire.
  *
  * @param message the message; a large `data` is referenced, not copied, and must not change
@@ -222,19 +261,20 @@ export const INLINE_PAYLOAD_LIMIT = 64 * 1024;
  * ```
  */
 export function encodeMessageParts(
-  message: Message,
+  message: OutgoingMessage,
   options: MessageOptions = {},
 ): Uint8Array[] {
   const prepared = prepareMessage(message, options);
   const data = prepared.data;
-  if (data.length < INLINE_PAYLOAD_LIMIT) {
+  const parts = prepared.parts;
+  if (parts === undefined && data.length < INLINE_PAYLOAD_LIMIT) {
     const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + data.length);
     out.set(data, writeMessageHead(message, prepared, out, 0));
     return [out];
   }
   const head = new Uint8Array(HEADER_SIZE + prepared.annotationsSize);
   writeMessageHead(message, prepared, head, 0);
-  return [head, data];
+  return parts === undefined ? [head, data] : [head, ...parts];
 }
 
 /**
@@ -244,8 +284,18 @@ export function encodeMessageParts(
 export interface PreparedMessage {
   /** The header's flags (COMPRESSED and CORR_ID set as they apply). */
   flags: number;
-  /** The payload as it goes on the wire. */
+  /**
+   * The payload as it goes on the wire, in one piece; empty when it goes in `parts`.
+   */
   data: Uint8Array;
+  /**
+   * The payload in parts, written one after another (concatenated on the wire), when it was
+   * given in parts and is at least {@linkcode INLINE_PAYLOAD_LIMIT} bytes long and not
+   * compressed; undefined otherwise (smaller or compressed payloads are joined into `data`).
+   */
+  parts?: readonly Uint8Array[];
+  /** Size in bytes of the payload on the wire: `data.length`, or the parts' total length. */
+  dataSize: number;
   /** Total bytes of the annotation chunks. */
   annotationsSize: number;
 }
@@ -256,7 +306,7 @@ export interface PreparedMessage {
  *
  * @param message the message
  * @param options compression and size limit
- * @returns the prepared message; its size is `HEADER_SIZE + annotationsSize + data.length`
+ * @returns the prepared message; its size is `HEADER_SIZE + annotationsSize + dataSize`
  * @throws {MessageTooLargeError} when payload (after compression) plus annotations exceed the limit
  * @throws {ProtocolError} for an annotation id that is not 4 ASCII characters, or non-bytes data
  * @throws {RangeError} for a type, serializer id, flags or seq out of range, or a correlation id
@@ -271,20 +321,33 @@ export interface PreparedMessage {
  *   annotations: new Map(), correlationId: null,
  * };
  * const prepared = prepareMessage(message);
- * const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + prepared.data.length);
+ * const out = new Uint8Array(HEADER_SIZE + prepared.annotationsSize + prepared.dataSize);
  * out.set(prepared.data, writeMessageHead(message, prepared, out, 0));
  * assert.deepStrictEqual(out, encodeMessage(message));
  * ```
  */
-export function prepareMessage(message: Message, options: MessageOptions = {}): PreparedMessage {
+export function prepareMessage(
+  message: OutgoingMessage,
+  options: MessageOptions = {},
+): PreparedMessage {
   checkUint(message.type, 0xff, "type");
   checkUint(message.serializerId, 0xff, "serializerId");
   checkUint(message.flags, 0xffff, "flags");
   checkUint(message.seq, 0xffff, "seq");
   let flags = message.flags & ~MessageFlags.COMPRESSED;
-  let data = message.data;
-  if (!(data instanceof Uint8Array)) {
-    throw new ProtocolError("message data must be bytes (Uint8Array)");
+  let data: Uint8Array;
+  let parts: readonly Uint8Array[] | undefined;
+  if (message.data instanceof Uint8Array) {
+    data = message.data;
+  } else {
+    parts = message.data;
+    const size = partsSize(parts);
+    if (size < INLINE_PAYLOAD_LIMIT || (options.compress && size > COMPRESSION_THRESHOLD)) {
+      data = joinParts(parts, size);
+      parts = undefined;
+    } else {
+      data = NO_DATA;
+    }
   }
   let annotationsSize = 0;
   if (message.annotations.size > 0) {
@@ -302,9 +365,10 @@ export function prepareMessage(message: Message, options: MessageOptions = {}): 
     data = compress(data);
     flags |= MessageFlags.COMPRESSED;
   }
+  const dataSize = parts === undefined ? data.length : partsSize(parts);
   const maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const totalSize = data.length + annotationsSize;
-  if (totalSize > maxSize || data.length > MAX_U32 || annotationsSize > MAX_U32) {
+  const totalSize = dataSize + annotationsSize;
+  if (totalSize > maxSize || dataSize > MAX_U32 || annotationsSize > MAX_U32) {
     throw new MessageTooLargeError(`message too large (${totalSize}, max=${maxSize})`);
   }
   const correlationId = message.correlationId;
@@ -316,12 +380,39 @@ export function prepareMessage(message: Message, options: MessageOptions = {}): 
   } else {
     flags &= ~MessageFlags.CORR_ID;
   }
-  return { flags, data, annotationsSize };
+  return parts === undefined
+    ? { flags, data, dataSize, annotationsSize }
+    : { flags, data, parts, dataSize, annotationsSize };
+}
+
+/** Total length of payload parts; each must be a Uint8Array. */
+function partsSize(parts: readonly Uint8Array[]): number {
+  if (!Array.isArray(parts)) throw new ProtocolError("message data must be bytes (Uint8Array)");
+  let size = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (!(part instanceof Uint8Array)) {
+      throw new ProtocolError("message data must be bytes (Uint8Array)");
+    }
+    size += part.length;
+  }
+  return size;
+}
+
+function joinParts(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /**
  * Writes the header and the annotation chunks of a prepared message at `offset` in `out` (the
- * payload, `prepared.data`, goes right after them).
+ * payload, `prepared.data` or `prepared.parts`, goes right after them).
  *
  * @param message the message given to {@linkcode prepareMessage}
  * @param prepared what prepareMessage returned for it
@@ -344,7 +435,7 @@ export function prepareMessage(message: Message, options: MessageOptions = {}): 
  * ```
  */
 export function writeMessageHead(
-  message: Message,
+  message: OutgoingMessage,
   prepared: PreparedMessage,
   out: Uint8Array,
   offset: number,
@@ -360,7 +451,7 @@ export function writeMessageHead(
   out[o + OFFSET_SERIALIZER] = message.serializerId;
   writeU16(out, o + OFFSET_FLAGS, prepared.flags);
   writeU16(out, o + OFFSET_SEQ, message.seq);
-  writeU32(out, o + OFFSET_DATA_SIZE, prepared.data.length);
+  writeU32(out, o + OFFSET_DATA_SIZE, prepared.dataSize);
   writeU32(out, o + OFFSET_ANNOTATIONS_SIZE, prepared.annotationsSize);
   const correlationId = message.correlationId;
   if (correlationId !== null) out.set(correlationId, o + OFFSET_CORRELATION_ID);
@@ -459,7 +550,7 @@ export function decodeHeader(bytes: Uint8Array, options: MessageOptions = {}): M
     dataSize,
     annotationsSize,
     correlationId: flags & MessageFlags.CORR_ID
-      ? bytes.slice(OFFSET_CORRELATION_ID, OFFSET_CORRELATION_ID + CORRELATION_ID_SIZE)
+      ? bytes.subarray(OFFSET_CORRELATION_ID, OFFSET_CORRELATION_ID + CORRELATION_ID_SIZE)
       : null,
   };
 }

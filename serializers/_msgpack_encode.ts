@@ -25,6 +25,11 @@ export const EXT_TIMESTAMP = -1;
 
 /** Size of the chunks results are carved from. */
 const CHUNK_SIZE = 16384;
+/**
+ * In a parts encode, `bin` values at least this long are referenced, not copied: copying less
+ * costs less than the extra write of a part.
+ */
+export const BIN_REFERENCE_MIN = 256 * 1024;
 /** Strings up to this length are encoded by hand rather than by `encodeInto`. */
 const SHORT_STRING = 64;
 const TWO_32 = 4294967296;
@@ -68,6 +73,10 @@ export class MsgpackEncoder {
   #start = 0;
   #pos = 0;
   #busy = false;
+  /** Whether the running encode may reference big `bin` values (a parts encode). */
+  #partsMode = false;
+  /** The parts handed out so far by a parts encode (made at its first referenced bin). */
+  #parts: Uint8Array[] | null = null;
 
   /**
    * @param classes converts class instances into dicts
@@ -103,6 +112,26 @@ export class MsgpackEncoder {
   }
 
   /**
+   * Encodes one value like {@linkcode MsgpackEncoder.encode}, but references each `bin` of at
+   * least {@linkcode BIN_REFERENCE_MIN} bytes instead of copying it.
+   *
+   * @param value the value
+   * @returns its msgpack bytes; when a bin was referenced, parts to be written one after
+   * another, the referenced bins among them as given
+   * @throws {SerializeError} for values msgpack under Pyro5 cannot carry
+   */
+  encodeParts(value: unknown): Uint8Array | Uint8Array[] {
+    this.#begin();
+    this.#partsMode = true;
+    try {
+      this.#write(value, 0);
+      return this.#finishParts();
+    } finally {
+      this.#endParts();
+    }
+  }
+
+  /**
    * Encodes Pyro5's call tuple `(objectId, method, args, kwargs)`.
    *
    * @param objectId the object id
@@ -120,16 +149,65 @@ export class MsgpackEncoder {
   ): Uint8Array {
     this.#begin();
     try {
-      this.#ensure(1);
-      this.#buf[this.#pos++] = 0x94;
-      this.#writeString(objectId);
-      this.#writeString(method);
-      this.#writeArray(args, 1);
-      this.#writeObject(kwargs, 1);
+      this.#writeCall(objectId, method, args, kwargs);
       return this.#finish();
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * Encodes a call like {@linkcode MsgpackEncoder.encodeCall}, referencing big `bin` values
+   * as {@linkcode MsgpackEncoder.encodeParts} does.
+   *
+   * @param objectId the object id
+   * @param method the method name
+   * @param args positional arguments
+   * @param kwargs keyword arguments
+   * @returns the msgpack bytes, or parts when a bin was referenced
+   * @throws {SerializeError} for arguments msgpack under Pyro5 cannot carry
+   */
+  encodeCallParts(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+  ): Uint8Array | Uint8Array[] {
+    this.#begin();
+    this.#partsMode = true;
+    try {
+      this.#writeCall(objectId, method, args, kwargs);
+      return this.#finishParts();
+    } finally {
+      this.#endParts();
+    }
+  }
+
+  #writeCall(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+  ): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = 0x94;
+    this.#writeString(objectId);
+    this.#writeString(method);
+    this.#writeArray(args, 1);
+    this.#writeObject(kwargs, 1);
+  }
+
+  #finishParts(): Uint8Array | Uint8Array[] {
+    const parts = this.#parts;
+    if (parts === null) return this.#finish();
+    if (this.#pos > this.#start) parts.push(this.#finish());
+    return parts;
+  }
+
+  #endParts(): void {
+    this.#partsMode = false;
+    this.#parts = null;
+    this.#busy = false;
   }
 
   #begin(): void {
@@ -492,6 +570,7 @@ export class MsgpackEncoder {
 
   #writeBin(bytes: Uint8Array): void {
     const length = bytes.length;
+    if (this.#partsMode && length >= BIN_REFERENCE_MIN) return this.#referenceBin(bytes);
     this.#ensure(5 + length);
     const buf = this.#buf;
     let pos = this.#pos;
@@ -509,6 +588,22 @@ export class MsgpackEncoder {
     }
     buf.set(bytes, pos);
     this.#pos = pos + length;
+  }
+
+  /**
+   * Writes a bin32 header, hands out the bytes so far as a part (a region of the chunk never
+   * written again), then the bin itself as the next part.
+   */
+  #referenceBin(bytes: Uint8Array): void {
+    this.#ensure(5);
+    const pos = this.#pos;
+    this.#buf[pos] = 0xc6;
+    this.#view.setUint32(pos + 1, bytes.length);
+    this.#pos = pos + 5;
+    const segment = this.#buf.subarray(this.#start, this.#pos);
+    this.#start = this.#pos;
+    if (this.#parts === null) this.#parts = [segment, bytes];
+    else this.#parts.push(segment, bytes);
   }
 
   #writeArrayHeader(length: number): void {

@@ -142,6 +142,9 @@ function proxyStateFrom(state: unknown): ProxyState {
   };
 }
 
+/** How many received URIs a registry keeps parsed; it starts over when full. */
+const URIS_KEPT = 1024;
+
 /**
  * The registry of class conversions one serializer uses, both ways: Pyro5's
  * `register_class_to_dict` and `register_dict_to_class`, per proxy or daemon rather than global.
@@ -164,6 +167,8 @@ export class ClassRegistry {
   #toDict = new Map<AnyClass, ClassToDict<never>>();
   #fromDict = new Map<string, DictToClass>();
   #options: ClassRegistryOptions;
+  /** URIs received, by their text (see `fromDict`). */
+  #uris = new Map<string, PyroUri>();
 
   /** @param options proxy factory and object replacement hooks */
   constructor(options: ClassRegistryOptions = {}) {
@@ -281,8 +286,17 @@ export class ClassRegistry {
       );
     }
     switch (className) {
-      case "Pyro5.core.URI":
-        return PyroUri.fromState(dict.state);
+      case "Pyro5.core.URI": {
+        // URIs are immutable: one that arrives again (name server lookups) is parsed once.
+        const text = PyroUri.stateText(dict.state);
+        let uri = this.#uris.get(text);
+        if (uri === undefined) {
+          uri = new PyroUri(text);
+          if (this.#uris.size >= URIS_KEPT) this.#uris.clear();
+          this.#uris.set(text, uri);
+        }
+        return uri;
+      }
       case "Pyro5.client.Proxy": {
         const state = proxyStateFrom(dict.state);
         return this.#options.makeProxy ? this.#options.makeProxy(state) : state;

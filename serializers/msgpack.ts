@@ -23,6 +23,9 @@
  * whatever they are (Python packs a dict with int keys so), though Python merges keys it finds
  * equal (`1` and `true`). A `PyFrozenSet` cannot be sent, as in Python Pyro5.
  *
+ * `dumpsParts` and `dumpsCallParts` write the same bytes without copying big `bin` values: they
+ * hand them out as parts of the result, for a connection to send as they are.
+ *
  * Decoding reads every msgpack format (float32, non-minimal ints, timestamps too): 64-bit ints
  * beyond the safe range become `bigint`; a dict with a `__class__` key goes through the class
  * registry. Where it differs from Python's:
@@ -124,6 +127,36 @@ export class MsgpackSerializer implements Serializer {
   }
 
   /**
+   * Encodes a value like {@linkcode MsgpackSerializer.dumps}, without copying big bytes: each
+   * `bin` of at least 256 KiB (a `Uint8Array`, `ArrayBuffer` or `DataView`) is referenced, and
+   * the result is then a list of parts whose concatenation is exactly what `dumps` returns,
+   * those bins among them as given. `MessageConnection.send` and `encode` take such parts as a
+   * message's `data` and write them without joining them.
+   *
+   * Aliasing: a referenced bin must not change until the parts are sent (with `dumps` it may
+   * change as soon as the call returns).
+   *
+   * @param value the value
+   * @returns the msgpack bytes, or parts when a big bin was referenced
+   * @throws {SerializeError} as `dumps`
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { MsgpackSerializer } from "./msgpack.ts";
+   * const msgpack = new MsgpackSerializer();
+   * const big = new Uint8Array(1 << 20);
+   * const parts = msgpack.dumpsParts([1, big]) as Uint8Array[];
+   * assert(parts.length === 2 && parts[1] === big);
+   * assert.deepStrictEqual(parts[0], new Uint8Array([0x92, 1, 0xc6, 0, 0x10, 0, 0]));
+   * assert(msgpack.dumpsParts("small") instanceof Uint8Array);
+   * ```
+   */
+  dumpsParts(value: unknown): Uint8Array | Uint8Array[] {
+    return this.#encoderFor().encodeParts(value);
+  }
+
+  /**
    * Decodes msgpack bytes into a value, as Pyro5's `loads`.
    *
    * @param data exactly one msgpack value; decoded `bin` values are views on it
@@ -174,6 +207,40 @@ export class MsgpackSerializer implements Serializer {
       args,
       kwargs,
     );
+  }
+
+  /**
+   * Encodes a call like {@linkcode MsgpackSerializer.dumpsCall}, referencing big bins as
+   * {@linkcode MsgpackSerializer.dumpsParts} does (they must not change until sent).
+   *
+   * @param objectId the object id
+   * @param method the method name
+   * @param args positional arguments
+   * @param kwargs keyword arguments
+   * @returns the msgpack bytes, or parts when a big bin was referenced
+   * @throws {SerializeError} for arguments that cannot be sent
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { MsgpackSerializer } from "./msgpack.ts";
+   * const msgpack = new MsgpackSerializer();
+   * const big = new Uint8Array(300_000).fill(1);
+   * const parts = msgpack.dumpsCallParts("o", "upload", [big], {}) as Uint8Array[];
+   * assert(parts[1] === big && parts.length === 3); // ..., the bin, then the kwargs {}
+   * const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+   * let at = 0;
+   * for (const part of parts) at += (whole.set(part, at), part.length);
+   * assert.deepStrictEqual(whole, msgpack.dumpsCall("o", "upload", [big], {}));
+   * ```
+   */
+  dumpsCallParts(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+  ): Uint8Array | Uint8Array[] {
+    return this.#encoderFor().encodeCallParts(objectId, method, args, kwargs);
   }
 
   /**

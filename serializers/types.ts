@@ -71,4 +71,13 @@ export interface Serializer {
   ): Uint8Array;
   /** Decodes a call; throws SerializeError when the data is not a well-formed call. */
   loadsCall(data: Uint8Array): DecodedCall;
+  /** Like dumps; big bytes may be referenced as parts (must not change until sent). */
+  dumpsParts?(value: unknown): Uint8Array | Uint8Array[];
+  /** Like dumpsCall; big bytes may be referenced as parts (must not change until sent). */
+  dumpsCallParts?(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+  ): Uint8Array | Uint8Array[];
 }

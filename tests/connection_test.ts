@@ -16,6 +16,7 @@ import {
   type Message,
   MessageFlags,
   MessageType,
+  type OutgoingMessage,
 } from "../protocol/message.ts";
 import { memoryStreamPair, peerPythonPath, seededRandom } from "./_protocol_support.ts";
 
@@ -160,6 +161,101 @@ Deno.test("MessageConnection: a 20 MB payload, and views that stay valid", async
   checkPayload(1, big.data, size);
   checkPayload(2, small.data, 10);
   strictEqual(big.data.byteLength, big.data.buffer.byteLength); // its own, exactly sized buffer
+});
+
+/** A stream keeping what is written to it: each write's array as given, and all bytes. */
+class RecordingStream implements ByteStream {
+  writes: Uint8Array[] = [];
+  read(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+  write(p: Uint8Array): Promise<number> {
+    this.writes.push(p);
+    return Promise.resolve(p.length);
+  }
+  close(): void {}
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.writes.reduce((n, w) => n + w.length, 0));
+    this.writes.reduce((at, w) => (out.set(w, at), at + w.length), 0);
+    return out;
+  }
+}
+
+Deno.test("MessageConnection: a payload in parts is written without copying", async (t) => {
+  const big = payload(5, 300_000);
+  const fields = {
+    type: MessageType.RESULT,
+    flags: 0,
+    seq: 5,
+    serializerId: 4,
+    annotations: new Map([["ABCD", Uint8Array.of(9)]]),
+    correlationId: null,
+  };
+  const prefix = Uint8Array.of(0xc6, 0, 4, 0x93, 0xe0);
+  const suffix = Uint8Array.of(0x80);
+  const joined = new Uint8Array(prefix.length + big.length + suffix.length);
+  joined.set(prefix);
+  joined.set(big, prefix.length);
+  joined.set(suffix, prefix.length + big.length);
+  await t.step("header, small leading parts in one write; the big part as it is", async () => {
+    const stream = new RecordingStream();
+    await using connection = new MessageConnection(stream);
+    await connection.send({ ...fields, data: [prefix, big, suffix] });
+    deepStrictEqual(stream.bytes(), encodeMessage({ ...fields, data: joined }));
+    strictEqual(stream.writes.length, 3);
+    strictEqual(stream.writes[0].length, HEADER_SIZE + 9 + prefix.length);
+    assert(stream.writes[1] === big);
+    deepStrictEqual(stream.writes[2], suffix);
+  });
+  await t.step("small or compressed payloads in parts are joined", async () => {
+    const stream = new RecordingStream();
+    await using connection = new MessageConnection(stream, { compress: true });
+    await connection.send({ ...fields, data: [prefix, big, suffix] });
+    const small: OutgoingMessage = { ...fields, data: [prefix, suffix] };
+    await connection.send(small);
+    const sent = stream.bytes();
+    const first = encodeMessage({ ...fields, data: joined }, { compress: true });
+    deepStrictEqual(sent.subarray(0, first.length), first);
+    deepStrictEqual(
+      sent.subarray(first.length),
+      encodeMessage({ ...fields, data: Uint8Array.of(...prefix, ...suffix) }),
+    );
+  });
+  await t.step("over TCP, received whole", async () => {
+    await using pair = await tcpPair();
+    await using sender = new MessageConnection(pair.client);
+    await using receiver = new MessageConnection(pair.server);
+    const sending = Promise.all([
+      sender.send({ ...fields, data: [prefix, big, suffix] }),
+      sender.send({ ...fields, seq: 6, data: [big] }),
+    ]);
+    const first = await receiver.receive(30_000);
+    const second = await receiver.receive(30_000);
+    await sending;
+    deepStrictEqual(first.data, joined);
+    strictEqual(second.seq, 6);
+    checkPayload(5, second.data, big.length);
+  });
+});
+
+Deno.test("MessageConnection: a large body arriving in pieces of every size", async () => {
+  const size = 3_000_000;
+  const full = encodeMessage(message(3, payload(3, size)));
+  const random = seededRandom(7);
+  const [a, b] = memoryStreamPair({ maxWriteChunk: 700_000 });
+  await using connection = new MessageConnection(b);
+  const writing = (async () => {
+    for (let at = 0; at < full.length;) {
+      // From single bytes to more than the first buffer (1 MB) at once.
+      const piece = Math.ceil(random() ** 4 * 1_500_000);
+      at += await a.write(full.subarray(at, Math.min(full.length, at + piece)));
+    }
+  })();
+  const got = await connection.receive(30_000);
+  await writing;
+  checkPayload(3, got.data, size);
+  strictEqual(got.data.buffer.byteLength, size); // grown to exactly its size
+  a.close();
 });
 
 Deno.test("MessageConnection: compression over the connection", async () => {
@@ -388,6 +484,30 @@ Deno.test("MessageConnection: a header declaring 1 GB costs no such memory", asy
       assert(connection.closed);
     });
   }
+});
+
+Deno.test("MessageConnection: a large body's buffer grows with the bytes that arrive", async () => {
+  const header = encodeMessage(message(1, new Uint8Array(0)));
+  new DataView(header.buffer).setUint32(12, 1_000_000_000);
+  const arrived = 2 * 1024 * 1024;
+  const sent = new Uint8Array(header.length + arrived);
+  sent.set(header);
+  const usage = () => {
+    const { rss, external } = Deno.memoryUsage();
+    return rss + external;
+  };
+  await using pair = await tcpPair();
+  await using connection = new MessageConnection(pair.server);
+  const before = usage();
+  const received = connection.receive(5000);
+  received.catch(() => {});
+  await writeAll(pair.client, sent);
+  await new Promise((r) => setTimeout(r, 150));
+  const grown = usage() - before;
+  pair.client.close();
+  await rejects(received, ConnectionClosedError);
+  // 2 MB arrived: the body may take 16 times the first 1 MB, never the declared 1 GB.
+  assert(grown < 48 * 1024 * 1024, `memory grew by ${grown} bytes`);
 });
 
 /** The Python side: echoes every message back as a RESULT, the real Pyro5 way, until "bye". */

@@ -11,11 +11,15 @@ import {
   decodeMessage,
   DEFAULT_MAX_MESSAGE_SIZE,
   encodeMessage,
+  encodeMessageParts,
   HEADER_SIZE,
+  INLINE_PAYLOAD_LIMIT,
   MAGIC,
   type Message,
   MessageFlags,
   MessageType,
+  type OutgoingMessage,
+  prepareMessage,
   PROTOCOL_VERSION,
   validateHeaderPrefix,
 } from "../protocol/message.ts";
@@ -1067,8 +1071,8 @@ Deno.test("decodeMessage: a correlation id without the CORR_ID flag is ignored, 
   });
   const id = decodeMessage(flagged).correlationId!;
   deepStrictEqual(id, new Uint8Array(16).fill(9));
-  flagged[20] = 0; // the id is a copy, not a view
-  strictEqual(id[0], 9);
+  flagged[20] = 0; // the id is a view of the message bytes, not a copy
+  strictEqual(id[0], 0);
 });
 
 Deno.test("encodeMessage/decodeMessage: round trip of random messages", () => {
@@ -1219,4 +1223,66 @@ Deno.test("decodeMessage: testdata/messages.json as Pyro5 received them", async 
       );
     });
   }
+});
+
+Deno.test("encodeMessage: a payload in parts goes out as if joined", async (t) => {
+  const annotations = new Map([["ABCD", new Uint8Array([1, 2, 3])]]);
+  const correlationId = new Uint8Array(16).fill(9);
+  const whole = (parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+    let at = 0;
+    for (const part of parts) at += (out.set(part, at), part.length);
+    return out;
+  };
+  const big = textPayload(INLINE_PAYLOAD_LIMIT + 1000);
+  const cases: [string, Uint8Array[]][] = [
+    ["no parts", []],
+    ["small parts", [new Uint8Array([1]), new Uint8Array(0), textPayload(300)]],
+    ["one big part", [big]],
+    ["big and small parts", [new Uint8Array([0xc6, 0, 1, 0, 0]), big, new Uint8Array([0x80])]],
+    ["two big parts", [big, textPayload(INLINE_PAYLOAD_LIMIT)]],
+  ];
+  for (const [name, parts] of cases) {
+    await t.step(name, () => {
+      for (const compress of [false, true]) {
+        const fields = { type: 5, flags: 0, seq: 7, serializerId: 4, annotations, correlationId };
+        const expected = encodeMessage({ ...fields, data: whole(parts) }, { compress });
+        const outgoing: OutgoingMessage = { ...fields, data: parts };
+        deepStrictEqual(encodeMessage(outgoing, { compress }), expected);
+        const split = encodeMessageParts(outgoing, { compress });
+        deepStrictEqual(whole(split), expected);
+        const size = parts.reduce((n, part) => n + part.length, 0);
+        if (!compress && size >= INLINE_PAYLOAD_LIMIT) {
+          // The header with annotations, then the parts themselves, not copied.
+          deepStrictEqual(split.slice(1), parts);
+          assert(split.slice(1).every((part, i) => part === parts[i]));
+          const prepared = prepareMessage(outgoing);
+          strictEqual(prepared.dataSize, size);
+          strictEqual(prepared.data.length, 0);
+        } else {
+          strictEqual(prepareMessage(outgoing, { compress }).parts, undefined);
+        }
+      }
+    });
+  }
+  await t.step("the parts' total counts for the size limit", () => {
+    const parts = [new Uint8Array(60_000), new Uint8Array(60_000)];
+    const message = sampleMessage({ annotations });
+    throws(
+      () => encodeMessageParts({ ...message, data: parts }, { maxMessageSize: 120_010 }),
+      (e) =>
+        e instanceof MessageTooLargeError && e.message === "message too large (120011, max=120010)",
+    );
+    strictEqual(
+      encodeMessage({ ...message, data: parts }, { maxMessageSize: 120_011 }).length,
+      120_051,
+    );
+  });
+  await t.step("parts that are not bytes are refused", () => {
+    for (const data of [[new Uint8Array(1), "x"], [[1, 2]], "abc", new Uint16Array(4)]) {
+      const message = { ...sampleMessage(), data } as unknown as OutgoingMessage;
+      throws(() => encodeMessage(message), ProtocolError);
+      throws(() => prepareMessage(message), ProtocolError);
+    }
+  });
 });

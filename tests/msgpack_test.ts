@@ -579,3 +579,101 @@ Deno.test("MsgpackSerializer is reentrant through class converters", () => {
   const inner = back[1] as { packed: Uint8Array };
   equal(serializer.loads(inner.packed), "inner".repeat(100));
 });
+
+/** The parts of a parts encode joined, as they go on the wire. */
+function joined(result: Uint8Array | Uint8Array[]): Uint8Array {
+  if (result instanceof Uint8Array) return result;
+  const out = new Uint8Array(result.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of result) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function filled(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 7 + seed) & 0xff;
+  return out;
+}
+
+Deno.test("MsgpackSerializer.dumpsParts equals dumps, big bins referenced", async (t) => {
+  const serializer = new MsgpackSerializer();
+  const big = filled(256 * 1024, 1);
+  const bigger = filled(1_000_003, 2);
+  const buffer = filled(300_000, 3).buffer;
+  const view = new DataView(filled(400_000, 4).buffer, 1000, 350_000);
+  // [name, value, the bins expected among the parts as themselves (null: one array)]
+  const cases: [string, unknown, Uint8Array[] | null][] = [
+    ["a small value stays one array", { a: [1, "x", filled(1000, 5)] }, null],
+    ["just below the limit is copied", filled(256 * 1024 - 1, 6), null],
+    ["a big bin alone", big, [big]],
+    ["big bins among other values", [1, big, "mid", { k: bigger }, 2.5], [big, bigger]],
+    ["the same bin twice", [big, big], [big, big]],
+    ["an ArrayBuffer and a DataView", [buffer, view], []],
+    ["a bin last", ["x".repeat(5000), bigger], [bigger]],
+  ];
+  for (const [name, value, referenced] of cases) {
+    await t.step(name, () => {
+      const result = serializer.dumpsParts(value);
+      deepStrictEqual(joined(result), serializer.dumps(value));
+      if (referenced === null) {
+        ok(result instanceof Uint8Array);
+        return;
+      }
+      ok(Array.isArray(result));
+      // Every referenced bin is one of the parts itself, in order; nothing empty is handed out.
+      const shared = result.filter((part) => referenced.includes(part));
+      deepStrictEqual(shared, referenced);
+      ok(result.every((part) => part.length > 0));
+    });
+  }
+  await t.step("ArrayBuffer and DataView bins share their memory", () => {
+    const result = serializer.dumpsParts([buffer, view]) as Uint8Array[];
+    ok(result.some((part) => part.buffer === buffer && part.length === 300_000));
+    ok(result.some((part) => part.buffer === view.buffer && part.byteOffset === 1000));
+  });
+});
+
+Deno.test("MsgpackSerializer.dumpsCallParts equals dumpsCall", () => {
+  const serializer = new MsgpackSerializer();
+  const big = filled(2_000_000, 7);
+  const parts = serializer.dumpsCallParts("obj", "upload", [big, 3], { name: big });
+  deepStrictEqual(joined(parts), serializer.dumpsCall("obj", "upload", [big, 3], { name: big }));
+  ok(Array.isArray(parts) && parts.filter((part) => part === big).length === 2);
+  const call = serializer.loadsCall(joined(parts));
+  equal(call.method, "upload");
+  deepStrictEqual(call.args[0], big);
+  ok(serializer.dumpsCallParts("obj", "m", [1], {}) instanceof Uint8Array);
+});
+
+Deno.test("MsgpackSerializer.dumpsParts results survive later and failed calls", () => {
+  const serializer = new MsgpackSerializer();
+  const big = filled(300_000, 8);
+  const first = serializer.dumpsParts(["head".repeat(10), big, "tail"]) as Uint8Array[];
+  const copies = first.map((part) => part.slice());
+  // A failure after a bin was referenced must not leave the encoder in parts mode or poison it.
+  throws(() => serializer.dumpsParts(["x", big, () => {}]), SerializeError);
+  throws(() => serializer.dumpsCallParts("o", "m", [big, Symbol("s")], {}), SerializeError);
+  const whole = serializer.dumps(["y".repeat(100), big]);
+  ok(whole instanceof Uint8Array && whole.length === 1 + 102 + 5 + big.length);
+  const again = serializer.dumpsParts(["head".repeat(10), big, "tail"]);
+  first.forEach((part, i) => deepStrictEqual(part, copies[i]));
+  deepStrictEqual(joined(again), joined(first));
+  deepStrictEqual(serializer.loads(whole), ["y".repeat(100), big]);
+});
+
+Deno.test("MsgpackSerializer.dumpsParts is reentrant through class converters", () => {
+  class Inner {}
+  const classes = new ClassRegistry();
+  const serializer = new MsgpackSerializer({ classes });
+  const big = filled(300_000, 9);
+  classes.registerClassToDict(Inner, () => ({
+    __class__: "x.Inner",
+    packed: serializer.dumps(["inner", big]),
+  }));
+  const value = [big, new Inner(), "end"];
+  const parts = serializer.dumpsParts(value);
+  deepStrictEqual(joined(parts), serializer.dumps(value));
+});
