@@ -38,6 +38,8 @@ export class PyroError extends Error {
   attributes: Record<string, unknown>;
 
   /**
+   * Makes the error.
+   *
    * @param message what went wrong
    * @param options args, remote traceback, attributes and cause
    */
@@ -186,6 +188,8 @@ export class RemoteError extends Error {
   attributes: Record<string, unknown>;
 
   /**
+   * Makes the error a Python exception arrived as.
+   *
    * @param pythonClass fully qualified Python class name
    * @param args the exception's `args`
    * @param options remote traceback, attributes and cause

@@ -10,6 +10,8 @@
  * - Values: Python's types map to TypeScript as the README's table says ({@linkcode tuple},
  *   {@linkcode PyFloat}, ...); errors are {@linkcode PyroError} subclasses or
  *   {@linkcode RemoteError}.
+ * - The wire layer beneath: Pyro5 messages ({@linkcode encodeMessage}, {@linkcode decodeMessage})
+ *   and {@linkcode MessageConnection}.
  *
  * @example
  * ```ts
@@ -38,3 +40,4 @@ export * from "./uri.ts";
 export * from "./errors.ts";
 export * from "./config.ts";
 export * from "./serializers/mod.ts";
+export * from "./protocol/mod.ts";

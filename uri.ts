@@ -54,6 +54,8 @@ export class PyroUri {
   #pyroDict: Record<string, unknown> | null = null;
 
   /**
+   * Parses a URI text.
+   *
    * @param text the URI text
    * @param options parsing options
    * @throws {PyroError} when the text is not a valid Pyro URI (as Python Pyro5 raises)

@@ -56,8 +56,9 @@ export interface ClassRegistryOptions {
   replace?: (value: object) => PyStringDict | undefined;
 }
 
+/** Any class (constructor), abstract ones included: what class-to-dict registrations key on. */
 // deno-lint-ignore no-explicit-any
-type AnyClass = abstract new (...args: any[]) => unknown;
+export type AnyClass = abstract new (...args: any[]) => unknown;
 
 /**
  * Wraps an error inside a batch result, Pyro5's `Pyro5.core._ExceptionWrapper`: the call that
@@ -72,7 +73,11 @@ type AnyClass = abstract new (...args: any[]) => unknown;
  * ```
  */
 export class ExceptionWrapper {
-  /** @param error the wrapped error */
+  /**
+   * Wraps an error.
+   *
+   * @param error the wrapped error
+   */
   constructor(readonly error: Error) {}
 }
 
@@ -170,7 +175,11 @@ export class ClassRegistry {
   /** URIs received, by their text (see `fromDict`). */
   #uris = new Map<string, PyroUri>();
 
-  /** @param options proxy factory and object replacement hooks */
+  /**
+   * Makes a registry with Pyro5's built-in conversions and no registrations.
+   *
+   * @param options proxy factory and object replacement hooks
+   */
   constructor(options: ClassRegistryOptions = {}) {
     this.#options = options;
   }

@@ -86,6 +86,8 @@ export class PyFrozenSet<T = unknown> extends Set<T> {}
  */
 export class PyComplex {
   /**
+   * Makes the complex number `real + imag*j`.
+   *
    * @param real the real part
    * @param imag the imaginary part
    */
@@ -105,7 +107,11 @@ export class PyComplex {
  * ```
  */
 export class PyFloat {
-  /** @param value the number */
+  /**
+   * Wraps a number that must travel as a float.
+   *
+   * @param value the number
+   */
   constructor(readonly value: number) {}
 
   /** The plain number, so that arithmetic on a PyFloat works. */
