@@ -19,7 +19,8 @@ bash scripts/install_peer.sh >/dev/null || { echo "could not install the Python 
 if [ $# -eq 0 ]; then
   check "deno fmt --check" "${deno[@]}" fmt --check
   check "deno lint" "${deno[@]}" lint
-  targets=(tests/ mod.ts client.ts server.ts nameserver.ts locate.ts uri.ts errors.ts config.ts protocol/ serializers/ nameserver/ cli/)
+  check "deno doc --lint" "${deno[@]}" doc --lint mod.ts
+  targets=(tests/ mod.ts client.ts server.ts nameserver.ts locate.ts uri.ts errors.ts config.ts _*.ts protocol/ serializers/ nameserver/ cli/)
   existing=()
   for t in "${targets[@]}"; do [ -e "$t" ] && existing+=("$t"); done
   set -- "${existing[@]}"
