@@ -125,6 +125,15 @@ export function pythonTypeName(value: unknown): string {
   return ctor?.name ?? "object";
 }
 
+/** An empty object inheriting from `Object.prototype` only. */
+const PROBE = Object.freeze({});
+
+/** Whether `Object.prototype` has enumerable properties (then for-in would list them). */
+function inheritsEnumerable(): boolean {
+  for (const _ in PROBE) return true;
+  return false;
+}
+
 function cannotSerialize(pythonClass: string): SerializeError {
   return new SerializeError(
     `don't know how to serialize class <class '${pythonClass}'> using serializer JsonSerializer. Give it vars() or an appropriate __getstate__`,
@@ -156,6 +165,10 @@ export class JsonEncoder {
   #start = 0;
   #pos = 0;
   #busy = false;
+  /** The bytes of the last call dict up to its params, with the object id and method. */
+  #head: Uint8Array = NO_SLAB;
+  #headObject = "";
+  #headMethod = "";
   #classes: ClassRegistry;
   #maxDepth: number;
 
@@ -232,6 +245,45 @@ export class JsonEncoder {
     let pos = this.#pos;
     for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
     this.#pos = pos;
+  }
+
+  /**
+   * Writes Python Pyro5's call dict `{"object": ..., "method": ..., "params": [...], "kwargs":
+   * {...}}`.
+   *
+   * @param objectId the target object id
+   * @param method the method name
+   * @param args positional arguments
+   * @param kwargs keyword arguments, or `null` (written as `null`)
+   */
+  call(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict> | null,
+  ): void {
+    const head = this.#head;
+    if (objectId === this.#headObject && method === this.#headMethod && head.length > 0) {
+      // The same object and method as the last call: the same bytes up to the params.
+      const n = head.length;
+      if (this.#pos + n > this.#buf.length) this.#grow(n);
+      this.#buf.set(head, this.#pos);
+      this.#pos += n;
+    } else {
+      const from = this.#pos - this.#start;
+      this.ascii('{"object": ');
+      this.string(objectId);
+      this.ascii(', "method": ');
+      this.string(method);
+      this.ascii(', "params": ');
+      this.#head = this.#buf.slice(this.#start + from, this.#pos);
+      this.#headObject = objectId;
+      this.#headMethod = method;
+    }
+    this.value(args, 0);
+    this.ascii(', "kwargs": ');
+    this.value(kwargs, 0);
+    this.#byte(0x7d);
   }
 
   #byte(b: number): void {
@@ -329,7 +381,11 @@ export class JsonEncoder {
       );
     }
     if (Array.isArray(value)) return this.#array(value, depth + 1);
-    if (isPlainObject(value)) return this.#plainDict(value, depth + 1);
+    // isPlainObject, inline: a call site of its own sees only this encoder's objects.
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      return this.#plainDict(value as PyStringDict, depth + 1);
+    }
     if (value instanceof Map) return this.#map(value, depth + 1);
     if (value instanceof PyFloat) return this.ascii(jsonFloatText(value.value));
     if (value instanceof PyFrozenSet) throw cannotSerialize("frozenset");
@@ -343,7 +399,7 @@ export class JsonEncoder {
     }
     if (value instanceof PyComplex) throw cannotSerialize("complex");
     if (value instanceof Date) return this.string(pythonIsoFormat(value));
-    return this.#plainDict(this.#classes.toDict(value), depth + 1);
+    return this.#dict(this.#classes.toDict(value), depth + 1);
   }
 
   #array(items: readonly unknown[], depth: number): void {
@@ -379,19 +435,65 @@ export class JsonEncoder {
     this.#byte(0x5d);
   }
 
+  /** A dict whose prototype is `Object.prototype` or `null`: its own enumerable keys. */
   #plainDict(dict: PyStringDict, depth: number): void {
+    if (inheritsEnumerable()) return this.#dict(dict, depth);
+    // for-in over a plain object lists exactly Object.keys (nothing is inherited), and V8 reads
+    // the values by the enumeration cache: much quicker than Object.keys and keyed loads.
+    let opening = 0x7b;
+    for (const key in dict) {
+      this.#dictKey(key, opening);
+      opening = 0x2c;
+      this.value(dict[key], depth);
+    }
+    if (opening === 0x7b) return this.#twoBytes(0x7b, 0x7d); // {}
+    this.#byte(0x7d);
+  }
+
+  /** Any dict of string keys: its own enumerable keys. */
+  #dict(dict: PyStringDict, depth: number): void {
     const keys = Object.keys(dict);
     const n = keys.length;
     if (n === 0) return this.#twoBytes(0x7b, 0x7d); // {}
-    this.#byte(0x7b);
     for (let i = 0; i < n; i++) {
-      if (i > 0) this.#twoBytes(0x2c, 0x20);
       const key = keys[i];
-      this.string(key);
-      this.#twoBytes(0x3a, 0x20); // ": "
+      this.#dictKey(key, i === 0 ? 0x7b : 0x2c);
       this.value(dict[key], depth);
     }
     this.#byte(0x7d);
+  }
+
+  /**
+   * Writes what comes before a dict value: `{` or `, `, the key, and `: `. Short ASCII keys
+   * without escapes are copied in one go, the usual case.
+   */
+  #dictKey(key: string, opening: number): void {
+    const n = key.length;
+    if (n < SHORT_STRING) {
+      if (this.#pos + n + 6 > this.#buf.length) this.#grow(n + 6);
+      const buf = this.#buf;
+      let pos = this.#pos;
+      buf[pos++] = opening;
+      if (opening === 0x2c) buf[pos++] = 0x20;
+      buf[pos++] = QUOTE;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = key.charCodeAt(i);
+        if (c < 0x20 || c >= 0x80 || c === QUOTE || c === BACKSLASH) break;
+        buf[pos++] = c;
+      }
+      if (i === n) {
+        buf[pos] = QUOTE;
+        buf[pos + 1] = 0x3a; // ": "
+        buf[pos + 2] = 0x20;
+        this.#pos = pos + 3;
+        return;
+      }
+    }
+    if (opening === 0x2c) this.#twoBytes(0x2c, 0x20);
+    else this.#byte(opening);
+    this.string(key);
+    this.#twoBytes(0x3a, 0x20);
   }
 
   #map(map: Map<unknown, unknown>, depth: number): void {

@@ -36,7 +36,7 @@ import {
 } from "./types.ts";
 import { isPlainObject, type PyStringDict } from "./values.ts";
 import { JsonEncoder } from "./_json_encode.ts";
-import { decodeJson } from "./_json_decode.ts";
+import { JsonDecoder } from "./_json_decode.ts";
 
 /**
  * Pyro5's JSON serializer.
@@ -61,6 +61,8 @@ export class JsonSerializer implements Serializer {
   #maxDepth: number;
   /** Reused by every `dumps` and `dumpsCall` that does not run inside another one. */
   #encoder: JsonEncoder;
+  /** Reused by every `loads` and `loadsCall` (it may be used again from inside a decode). */
+  #decoder: JsonDecoder;
 
   /**
    * Makes the serializer; it keeps no value between calls (only a reused output buffer).
@@ -71,6 +73,7 @@ export class JsonSerializer implements Serializer {
     this.#classes = options.classes ?? new ClassRegistry();
     this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#encoder = new JsonEncoder(this.#classes, this.#maxDepth);
+    this.#decoder = new JsonDecoder(this.#classes, this.#maxDepth);
   }
 
   /** The shared encoder, or a fresh one while it is busy (a class converter calling dumps). */
@@ -111,7 +114,7 @@ export class JsonSerializer implements Serializer {
    */
   loads(data: Uint8Array): unknown {
     try {
-      return decodeJson(data, this.#classes, this.#maxDepth);
+      return this.#decoder.decode(data);
     } catch (error) {
       throw asSerializeError(error);
     }
@@ -147,15 +150,7 @@ export class JsonSerializer implements Serializer {
   ): Uint8Array {
     const encoder = this.#beginEncoder();
     try {
-      encoder.ascii('{"object": ');
-      encoder.string(objectId);
-      encoder.ascii(', "method": ');
-      encoder.string(method);
-      encoder.ascii(', "params": ');
-      encoder.value(args, 0);
-      encoder.ascii(', "kwargs": ');
-      encoder.value(kwargs, 0);
-      encoder.ascii("}");
+      encoder.call(objectId, method, args, kwargs);
       return encoder.finish();
     } catch (error) {
       throw asSerializeError(error);

@@ -9,6 +9,7 @@ import { NamingError, PyroError, RemoteError, SecurityError, SerializeError } fr
 import { PyroUri } from "../uri.ts";
 import { JsonSerializer } from "../serializers/json.ts";
 import { ClassRegistry, ExceptionWrapper } from "../serializers/classes.ts";
+import { decodeJson } from "../serializers/_json_decode.ts";
 import {
   fromPythonInt,
   PyComplex,
@@ -648,3 +649,297 @@ Deno.test("JsonSerializer tables match the live Python peer", async (t) => {
 
 // Keep the imported helpers referenced by the tables.
 void [PyComplex, PyFrozenSet, PyTuple, tuple];
+
+/** A value or the PyroError message, for comparing two decoders. */
+function outcome(decode: () => unknown): { value: unknown } | { error: string } {
+  try {
+    return { value: decode() };
+  } catch (error) {
+    ok(error instanceof PyroError, String(error));
+    return { error: error.message };
+  }
+}
+
+/** Seeded numbers in every JSON form: short and long ints, fractions, exponents. */
+function numberTexts(count: number): string[] {
+  let state = 12345;
+  const next = (n: number) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state % n;
+  };
+  const digits = (n: number) => {
+    let text = String(1 + next(9));
+    for (let i = 1; i < n; i++) text += String(next(10));
+    return text;
+  };
+  const texts = [
+    "0",
+    "-0",
+    "0.0",
+    "-0.0",
+    "-0e1",
+    "0e0",
+    "1E+2",
+    "1e-400",
+    "-1e400",
+    "5e-324",
+    "1.7976931348623157e308",
+    "2.2250738585072014e-308",
+    "0.1",
+    "0.30000000000000004",
+    "123456789012345",
+    "-123456789012345",
+    "1234567890123456",
+    "9007199254740993",
+    "123456789012345.6",
+    "999999999999999.9",
+    "1e22",
+    "1e23",
+    "1.5e-22",
+    "4.35e-23",
+    "0.000001",
+    "0.00000000000000000000001",
+    "2147483648",
+    "-2147483649",
+  ];
+  for (let i = 0; i < count; i++) {
+    let text = (next(3) === 0 ? "-" : "") + (next(4) === 0 ? "0" : digits(1 + next(18)));
+    if (next(2) === 0) {
+      text += "." + (next(5) === 0 ? "0".repeat(1 + next(8)) : "") + digits(1 + next(16));
+    }
+    if (next(3) === 0) text += "eE"[next(2)] + ["", "+", "-"][next(3)] + String(next(30));
+    texts.push(text);
+  }
+  return texts;
+}
+
+Deno.test("JsonSerializer.loads reads every document as the full decoder does", async (t) => {
+  const classes = new ClassRegistry();
+  const check = (serializer: JsonSerializer, doc: string | Uint8Array, maxDepth = 1000) => {
+    const data = typeof doc === "string" ? utf8(doc) : doc;
+    deepStrictEqual(
+      outcome(() => serializer.loads(data)),
+      outcome(() => decodeJson(data, classes, maxDepth)),
+      typeof doc === "string" ? doc : toHex(doc),
+    );
+  };
+  await t.step("numbers", () => {
+    const texts = numberTexts(3000);
+    for (const text of texts) check(json, text);
+    check(json, `[${texts.join(", ")}]`);
+    for (const bad of ["01", "-", "1.", ".5", "+1", "1e", "1e+", "-I", "1.5.2", "0x10", "1_0"]) {
+      check(json, `[${bad}]`);
+    }
+  });
+  await t.step("strings", () => {
+    const strings = [
+      "",
+      "a",
+      "x".repeat(15),
+      "x".repeat(16),
+      "y".repeat(17),
+      "z".repeat(40),
+      "w".repeat(41),
+      "v".repeat(300),
+      "\u00e9",
+      "a\u00e9b",
+      "\u65e5\u672c",
+      "\u{1f600}",
+      "\ufeffbom",
+      "\u007f",
+      "\u2028",
+      "\ufffd",
+      "\ufffd".repeat(30),
+      "\u00e9".repeat(100) + "\\" + "x".repeat(2000),
+      "\ufeff" + "\u00e9".repeat(40),
+    ];
+    for (const s of strings) check(json, JSON.stringify(s));
+    const escaped = [
+      '"\\n\\t\\r\\b\\f\\/\\\\\\""',
+      '"\\u0000"',
+      '"\\ud83d\\ude00"',
+      '"\\ud800"',
+      '"\\uDFFF x"',
+      '"a\\u00e9\\u00E9"',
+      '"\\u12"',
+      '"\\x41"',
+      '"\\',
+      '"abc',
+      '"a\nb"',
+      '"a\u0001"',
+      '"\u00e9\\n\u00e9"',
+      '"' + "\\n".repeat(50) + '"',
+    ];
+    for (const doc of escaped) check(json, doc);
+    // Seeded byte soup in strings: valid and invalid UTF-8, short and long runs.
+    let seed = 99;
+    const byte = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 24;
+    const pieces = [[0x61], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [
+      0x5c,
+      0x6e,
+    ]];
+    for (let i = 0; i < 3000; i++) {
+      const bytes = [0x5b, 0x22];
+      const count = byte() % (i % 10 === 0 ? 120 : 12);
+      for (let k = 0; k < count; k++) {
+        const b = byte();
+        if (b < 200) bytes.push(...pieces[b % pieces.length]);
+        else bytes.push(b < 240 ? byte() : [0x80, 0xc0, 0xe0, 0xed, 0xf4, 0xf5][b % 6]);
+      }
+      bytes.push(0x22, 0x5d);
+      check(json, new Uint8Array(bytes));
+    }
+    const edges = [
+      [0xf4, 0x8f, 0xbf, 0xbf],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf0, 0x8f, 0xbf, 0xbf],
+      [0xf0, 0x90, 0x80, 0x80],
+      [0xf0, 0x9f, 0x98, 0x41],
+      [0xf0, 0x9f, 0x41],
+      [0xe0, 0x9f, 0xbf],
+      [0xe0, 0xa0, 0x80],
+      [0xef, 0xbf, 0xbf],
+      [0xed, 0x9f, 0xbf],
+      [0xc1, 0xbf],
+      [0xc2, 0x80],
+      [0xdf, 0xc0],
+      [0xf5, 0x80, 0x80, 0x80],
+      [0x80],
+      [0xff],
+    ];
+    for (const edge of edges) {
+      check(json, new Uint8Array([0x22, ...edge, 0x22]));
+      check(json, new Uint8Array([0x22, 0x61, ...edge, 0x5c, 0x6e, 0x22]));
+    }
+    check(json, new Uint8Array([0x22, 0xc3, 0x22])); // truncated UTF-8
+    check(json, new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22])); // an encoded surrogate
+    check(json, new Uint8Array([0x22, 0x61, 0x00, 0x22])); // a NUL byte
+  });
+  await t.step("keys, literals and spacing", () => {
+    const docs = [
+      '{"__proto__": {"a": 1}}',
+      '{"a": 1, "a": 2, "b": [true, false, null]}',
+      '{"2": "x", "1": "y", "b": "z"}',
+      "[NaN, Infinity, -Infinity]",
+      "[nul]",
+      "[tru, 1]",
+      "[falsy]",
+      "[Inf]",
+      ' \t\r\n[ 1 ,\t{ "k" :\n[ ] } ] \n',
+      "",
+      " ",
+      "[]",
+      "{}",
+      "[[]]",
+      '{"a" 1}',
+      '{"a": 1,}',
+      "[1,]",
+      "[1 2]",
+      "{1: 2}",
+      "null x",
+      "\ufeff[]",
+      '"x"',
+      "true",
+    ];
+    for (const doc of docs) check(json, doc);
+  });
+  await t.step("every cut of a document", () => {
+    const doc = '{"object": "o", "method": "m", "params": [1, -2.5e3, "\\u00e9\u00e9", ' +
+      '[true, false, null, NaN]], "kwargs": {"k": {"x": -0}}}';
+    for (let i = 0; i <= doc.length; i++) check(json, doc.slice(0, i));
+  });
+  await t.step("nesting at the depth limit", () => {
+    const shallow = new JsonSerializer({ maxDepth: 3 });
+    for (const doc of ["[[[1]]]", "[[[[1]]]]", '{"a": {"b": [1]}}', '{"a": {"b": [[1]]}}']) {
+      check(shallow, doc, 3);
+    }
+  });
+  await t.step("many different short strings, and strings in changing order", () => {
+    const serializer = new JsonSerializer();
+    const words = Array.from({ length: 3000 }, (_, i) => `k${(i * 7919) % 3001}`);
+    check(serializer, JSON.stringify(Object.fromEntries(words.map((w, i) => [w, words[i ^ 1]]))));
+    for (let round = 0; round < 3; round++) {
+      for (
+        const doc of [
+          '{"ab": "cd", "abc": "cde"}',
+          '{"ab": "cde", "abc": "cd"}',
+          '{"abc": 1, "ab": 2}',
+          '{"a": "b"}',
+          '{"a": "bc"}',
+          '{"ab": "c\\"", "ab": "c"}',
+          '["cd", "cde", "cd"]',
+          '{"ab": "' + "y".repeat(17) + '", "abc": "cd"}',
+          '{"ab": "c',
+          '{"abc": "cd"}',
+        ]
+      ) check(serializer, doc);
+    }
+  });
+});
+
+Deno.test("JsonSerializer.loads converts each class dict once, innermost first", () => {
+  const classes = new ClassRegistry();
+  const seen: string[] = [];
+  const serializer = new JsonSerializer({ classes });
+  classes.registerDictToClass("t.Box", (_, d) => {
+    seen.push(String(d.id));
+    // A converter may decode with the same serializer.
+    return { box: d.id, inner: serializer.loads(utf8('{"v": [1, "two"]}')) };
+  });
+  const doc = '[{"__class__": "t.Box", "id": "outer", "x": {"__class__": "t.Box", "id": "in"}}]';
+  const value = serializer.loads(utf8(doc)) as { box: string; inner: unknown }[];
+  deepStrictEqual(seen, ["in", "outer"]);
+  deepStrictEqual(value[0].inner, { v: [1, "two"] });
+  strictEqual(value[0].box, "outer");
+  // With Python's extensions, or when invalid, the full decoder decides: still once each.
+  seen.length = 0;
+  serializer.loads(utf8(doc.replace('"x"', '"n": NaN, "x"')));
+  deepStrictEqual(seen, ["in", "outer"]);
+  seen.length = 0;
+  throws(() => serializer.loads(utf8(doc + " x")), /Extra data/);
+  deepStrictEqual(seen, ["in", "outer"]);
+  // An escaped "__class__" key is left as the full decoder leaves it.
+  const escaped = utf8('{"\\u005f_class__": "t.Box", "id": 1}');
+  deepStrictEqual(serializer.loads(escaped), decodeJson(escaped, classes, 1000));
+});
+
+Deno.test("JsonSerializer.dumpsCall writes each call's own object and method", () => {
+  const serializer = new JsonSerializer();
+  const call = (objectId: string, method: string, args: unknown[] = [1]) =>
+    text(serializer.dumpsCall(objectId, method, args, {}));
+  const expected = (objectId: string, method: string) =>
+    `{"object": ${JSON.stringify(objectId)}, "method": ${
+      JSON.stringify(method)
+    }, "params": [1], "kwargs": {}}`;
+  for (
+    const [objectId, method] of [
+      ["o", "m"],
+      ["o", "m"],
+      ["o", "n"],
+      ["p", "n"],
+      ['q"\u00e9', "m\n"],
+      ["o", "m"],
+    ]
+  ) strictEqual(call(objectId, method), expected(objectId, method));
+  throws(() => call("o", "x", [() => {}]), SerializeError);
+  strictEqual(call("o", "x"), expected("o", "x"));
+});
+
+Deno.test("JsonSerializer.dumps lists own keys only, even when Object.prototype has more", () => {
+  const value = { b: 1, 2: [{ a: null }], __proto__: null } as unknown as PyStringDict;
+  const plain = { b: 1, 2: [{ a: null }] };
+  const expected = '{"2": [{"a": null}], "b": 1}';
+  strictEqual(text(json.dumps(plain)), expected);
+  Object.defineProperty(Object.prototype, "polluted", {
+    value: 1,
+    enumerable: true,
+    configurable: true,
+  });
+  try {
+    strictEqual(text(json.dumps(plain)), expected);
+    strictEqual(text(json.dumps(value)), expected);
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).polluted;
+  }
+  strictEqual(text(json.dumps(value)), expected);
+});
