@@ -16,12 +16,11 @@ import { SerializeError } from "../errors.ts";
 import type { ClassRegistry } from "./classes.ts";
 import {
   fromPythonInt,
-  isPlainObject,
-  makeDict,
   PyComplex,
   PyFrozenSet,
   type PyStringDict,
   PyTuple,
+  setDictItem,
 } from "./values.ts";
 import { unhashableType } from "./_marshal_encode.ts";
 import {
@@ -63,45 +62,127 @@ const UNDER_CONSTRUCTION: unique symbol = Symbol("under construction");
 const NULL: unique symbol = Symbol("NULL");
 /** What `float()` accepts in marshal's text floats (no spaces, no underscores, no hex). */
 const FLOAT_TEXT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
+/** The input before the first decode and after each. */
+const EMPTY = new Uint8Array(0);
+/** Reference slots kept (cleared) between decodes; a bigger table is dropped. */
+const KEEP_SLOTS = 1024;
+/** Short ASCII strs of up to this many bytes go through the str cache. */
+const CACHED_LENGTH = 16;
+/** Slots of the str cache (a power of two), in pairs. */
+const STR_CACHE_SIZE = 512;
 
 /**
- * Reads one marshal object. One instance per `loads`.
+ * Reads marshal objects. One decoder serves many inputs in turn; it keeps nothing of an input
+ * after its `decode` returns. Not re-entrant: while {@linkcode MarshalDecoder.busy} is true (a
+ * class converter deserializing from inside a decode), use another decoder.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { MarshalDecoder } from "./_marshal_decode.ts";
  * import { ClassRegistry } from "./classes.ts";
- * const data = new Uint8Array([0x5b, 1, 0, 0, 0, 0x4e]); // [None]
- * const value = new MarshalDecoder(data, new ClassRegistry(), 100).decode() as unknown[];
+ * const decoder = new MarshalDecoder(new ClassRegistry(), 100);
+ * const value = decoder.decode(new Uint8Array([0x5b, 1, 0, 0, 0, 0x4e])) as unknown[]; // [None]
  * assert(value.length === 1 && value[0] === null);
+ * assert(decoder.decode(new Uint8Array([0xe9, 7, 0, 0, 0])) === 7);
  * ```
  */
 export class MarshalDecoder {
-  #data: Uint8Array;
-  #view: DataView;
+  #data: Uint8Array = EMPTY;
+  /** Made on first need (long ints only). */
+  #dataView: DataView | undefined;
+  /** Eight bytes to turn a float64 into a number without a DataView on the input. */
+  #scratch = new DataView(new ArrayBuffer(8));
   #pos = 0;
+  /** The reference table: its first `#refCount` slots are this input's. */
   #refs: unknown[] = [];
+  #refCount = 0;
+  /**
+   * Recent short Latin-1 strs (dict keys above all) by a hash of their bytes (a cache: it
+   * changes no result), made on first need.
+   */
+  #strCache: string[] | undefined;
+  #busy = false;
   #classes: ClassRegistry;
   #maxDepth: number;
 
   /**
-   * @param data the marshal bytes
+   * Makes a decoder.
+   *
    * @param classes converts class dicts into objects
    * @param maxDepth deepest nesting accepted
    */
-  constructor(data: Uint8Array, classes: ClassRegistry, maxDepth: number) {
-    this.#data = data;
-    this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  constructor(classes: ClassRegistry, maxDepth: number) {
     this.#classes = classes;
     this.#maxDepth = maxDepth;
   }
 
-  /** Reads the object at the start of the data. */
-  decode(): unknown {
-    const value = this.#read(0);
-    if (value === NULL) throw this.#bad("NULL object", this.#pos - 1);
-    return value;
+  /** Whether a decode is running on this decoder right now. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /**
+   * Reads the object at the start of the data (bytes after it are ignored, as by Python).
+   *
+   * @param data the marshal bytes (never modified)
+   * @returns the value
+   * @throws {SerializeError} on malformed data, code objects and other non-data types
+   */
+  decode(data: Uint8Array): unknown {
+    this.#begin(data);
+    try {
+      const value = this.#read(0);
+      if (value === NULL) throw this.#bad("NULL object", this.#pos - 1);
+      return value;
+    } finally {
+      this.#forget();
+    }
+  }
+
+  /**
+   * Reads a call as {@linkcode MarshalDecoder.decode} does, except that a top-level unflagged
+   * 4-tuple (Pyro5's call tuple) comes back as a plain array.
+   *
+   * @param data the marshal bytes (never modified)
+   * @returns the value
+   * @throws {SerializeError} on malformed data, code objects and other non-data types
+   */
+  decodeCall(data: Uint8Array): unknown {
+    // A flagged tuple could be referred to from inside: only an unflagged one is skipped.
+    if (data.length < 2 || data[0] !== TYPE_SMALL_TUPLE || data[1] !== 4) return this.decode(data);
+    this.#begin(data);
+    try {
+      this.#pos = 2;
+      if (4 > data.length - 2) throw this.#short();
+      return this.#sequence([], 4, 0, 0, true);
+    } finally {
+      this.#forget();
+    }
+  }
+
+  #begin(data: Uint8Array): void {
+    this.#busy = true;
+    this.#data = data;
+    this.#pos = 0;
+    this.#refCount = 0;
+  }
+
+  /** Lets go of the input and of everything read from it. */
+  #forget(): void {
+    this.#data = EMPTY;
+    this.#dataView = undefined;
+    const refs = this.#refs;
+    const count = this.#refCount;
+    if (count > KEEP_SLOTS || refs.length > KEEP_SLOTS) this.#refs = [];
+    else for (let i = 0; i < count; i++) refs[i] = undefined;
+    this.#refCount = 0;
+    this.#busy = false;
+  }
+
+  get #view(): DataView {
+    const data = this.#data;
+    return this.#dataView ??= new DataView(data.buffer, data.byteOffset, data.byteLength);
   }
 
   #bad(what: string, at = this.#pos): SerializeError {
@@ -119,9 +200,27 @@ export class MarshalDecoder {
 
   #int32(): number {
     this.#need(4);
-    const value = this.#view.getInt32(this.#pos, true);
-    this.#pos += 4;
-    return value;
+    const data = this.#data;
+    const pos = this.#pos;
+    this.#pos = pos + 4;
+    return data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (data[pos + 3] << 24);
+  }
+
+  /** A little-endian float64 (bounds already checked). */
+  #float64(pos: number): number {
+    const data = this.#data;
+    const scratch = this.#scratch;
+    scratch.setInt32(
+      0,
+      data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (data[pos + 3] << 24),
+      true,
+    );
+    scratch.setInt32(
+      4,
+      data[pos + 4] | (data[pos + 5] << 8) | (data[pos + 6] << 16) | (data[pos + 7] << 24),
+      true,
+    );
+    return scratch.getFloat64(0, true);
   }
 
   /** A size field: not negative, and not more than the remaining bytes allow. */
@@ -134,14 +233,15 @@ export class MarshalDecoder {
   }
 
   #remember<T>(flagged: number, value: T): T {
-    if (flagged) this.#refs.push(value);
+    if (flagged) this.#refs[this.#refCount++] = value;
     return value;
   }
 
   #read(depth: number): unknown {
-    if (this.#pos >= this.#data.length) throw this.#short();
+    const data = this.#data;
+    if (this.#pos >= data.length) throw this.#short();
     const at = this.#pos;
-    const code = this.#data[this.#pos++];
+    const code = data[this.#pos++];
     const flagged = code & FLAG_REF;
     switch (code & ~FLAG_REF) {
       case TYPE_NONE:
@@ -157,8 +257,11 @@ export class MarshalDecoder {
       case TYPE_SHORT_ASCII:
       case TYPE_SHORT_ASCII_INTERNED: {
         this.#need(1);
-        const n = this.#data[this.#pos++];
-        return this.#remember(flagged, this.#latin1(n));
+        const n = data[this.#pos++];
+        return this.#remember(
+          flagged,
+          n <= CACHED_LENGTH ? this.#cachedLatin1(n) : this.#latin1(n),
+        );
       }
       case TYPE_ASCII:
       case TYPE_ASCII_INTERNED:
@@ -168,21 +271,21 @@ export class MarshalDecoder {
         return this.#remember(flagged, this.#utf8(this.#size("string", 1)));
       case TYPE_REF: {
         const index = this.#int32();
-        if (index < 0 || index >= this.#refs.length) throw this.#bad("invalid reference", at);
+        if (index < 0 || index >= this.#refCount) throw this.#bad("invalid reference", at);
         const value = this.#refs[index];
         if (value === UNDER_CONSTRUCTION) throw this.#bad("invalid reference", at);
         return value;
       }
       case TYPE_SMALL_TUPLE: {
         this.#need(1);
-        const n = this.#data[this.#pos++];
-        if (n > this.#data.length - this.#pos) throw this.#short();
-        return this.#sequence(newTuple(), n, flagged, depth);
+        const n = data[this.#pos++];
+        if (n > data.length - this.#pos) throw this.#short();
+        return this.#sequence(newTuple(), n, flagged, depth, true);
       }
       case TYPE_TUPLE:
-        return this.#sequence(newTuple(), this.#size("tuple", 1), flagged, depth);
+        return this.#sequence(newTuple(), this.#size("tuple", 1), flagged, depth, true);
       case TYPE_LIST:
-        return this.#sequence([], this.#size("list", 1), flagged, depth);
+        return this.#sequence([], this.#size("list", 1), flagged, depth, false);
       case TYPE_DICT:
         return this.#dict(flagged, depth);
       case TYPE_SET:
@@ -191,14 +294,14 @@ export class MarshalDecoder {
         return this.#set(new PyFrozenSet(), this.#size("set", 1), flagged, depth);
       case TYPE_BINARY_FLOAT: {
         this.#need(8);
-        const value = this.#view.getFloat64(this.#pos, true);
+        const value = this.#float64(this.#pos);
         this.#pos += 8;
         return this.#remember(flagged, value);
       }
       case TYPE_BINARY_COMPLEX: {
         this.#need(16);
-        const real = this.#view.getFloat64(this.#pos, true);
-        const imag = this.#view.getFloat64(this.#pos + 8, true);
+        const real = this.#float64(this.#pos);
+        const imag = this.#float64(this.#pos + 8);
         this.#pos += 16;
         return this.#remember(flagged, new PyComplex(real, imag));
       }
@@ -206,7 +309,7 @@ export class MarshalDecoder {
         return this.#remember(flagged, this.#long());
       case TYPE_STRING: {
         const n = this.#size("bytes object", 1);
-        const bytes = this.#data.slice(this.#pos, this.#pos + n);
+        const bytes = data.slice(this.#pos, this.#pos + n);
         this.#pos += n;
         return this.#remember(flagged, bytes);
       }
@@ -248,14 +351,19 @@ export class MarshalDecoder {
     return depth + 1;
   }
 
-  #sequence(items: unknown[], n: number, flagged: number, depth: number): unknown[] {
+  #sequence(
+    items: unknown[],
+    n: number,
+    flagged: number,
+    depth: number,
+    tuple: boolean,
+  ): unknown[] {
     const inner = this.#enter(depth);
     this.#remember(flagged, items);
     for (let i = 0; i < n; i++) {
       const value = this.#read(inner);
       if (value === NULL) {
-        const container = items instanceof PyTuple ? "tuple" : "list";
-        throw this.#bad(`NULL object in ${container}`, this.#pos - 1);
+        throw this.#bad(`NULL object in ${tuple ? "tuple" : "list"}`, this.#pos - 1);
       }
       items[i] = value;
     }
@@ -277,26 +385,56 @@ export class MarshalDecoder {
 
   #dict(flagged: number, depth: number): unknown {
     const inner = this.#enter(depth);
-    const slot = flagged ? this.#refs.push(UNDER_CONSTRUCTION) - 1 : -1;
-    const keys: unknown[] = [];
-    const values: unknown[] = [];
+    let slot = -1;
+    if (flagged) {
+      slot = this.#refCount++;
+      this.#refs[slot] = UNDER_CONSTRUCTION;
+    }
+    // Straight into a plain object while the keys are strs; a Map from the first other key on.
+    const dict: PyStringDict = {};
+    let map: Map<unknown, unknown> | null = null;
+    // The keys in the order read, from the first one a plain object would reorder (an index).
+    let order: string[] | null = null;
+    let classDict = false;
     for (;;) {
       const at = this.#pos;
       const key = this.#read(inner);
       if (key === NULL) break;
       const value = this.#read(inner);
       if (value === NULL) break; // Python ends the dict here too, dropping the key
-      const unhashable = unhashableType(key);
-      if (unhashable) throw this.#bad(`unhashable type: '${unhashable}'`, at);
-      keys.push(key);
-      values.push(value);
+      if (map !== null) {
+        if (typeof key !== "string") this.#hashable(key, at);
+        map.set(key, value);
+      } else if (typeof key === "string") {
+        const first = key.charCodeAt(0);
+        if (first >= 0x30 && first <= 0x39) (order ??= Object.keys(dict)).push(key);
+        else if (order !== null) order.push(key);
+        if (key === "__proto__") setDictItem(dict, key, value);
+        else {
+          dict[key] = value;
+          if (key === "__class__") classDict = true;
+        }
+      } else {
+        this.#hashable(key, at);
+        // Same entries as a Map would have had from the start: first positions, last values.
+        map = new Map();
+        const keys = order ?? Object.keys(dict);
+        for (let i = 0; i < keys.length; i++) map.set(keys[i], dict[keys[i]]);
+        map.set(key, value);
+      }
     }
-    let result: unknown = makeDict(keys, values);
-    if (isPlainObject(result) && Object.hasOwn(result, "__class__")) {
-      result = this.#classes.fromDict(result as PyStringDict);
+    let result: unknown = map;
+    if (map === null) {
+      result = classDict ? this.#classes.fromDict(dict) : dict;
     }
     if (slot >= 0) this.#refs[slot] = result;
     return result;
+  }
+
+  /** Refuses a dict key Python could not hash. */
+  #hashable(key: unknown, at: number): void {
+    const unhashable = unhashableType(key);
+    if (unhashable) throw this.#bad(`unhashable type: '${unhashable}'`, at);
   }
 
   #long(): number | bigint {
@@ -342,6 +480,49 @@ export class MarshalDecoder {
     return Number(text);
   }
 
+  /**
+   * n bytes as Latin-1, from the cache of short strs when read before: the same string object
+   * each time is cheaper to make and much cheaper to add as a property than a fresh one.
+   */
+  #cachedLatin1(n: number): string {
+    this.#need(n);
+    if (n === 0) return "";
+    const data = this.#data;
+    const start = this.#pos;
+    const end = start + n;
+    // Two slots per hash of the length and three bytes: cheap, and good enough for a cache.
+    let hash = (n << 24) ^ (data[start] << 16) ^ (data[start + (n >> 1)] << 8) ^ data[end - 1];
+    hash = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d);
+    hash = Math.imul(hash ^ (hash >>> 12), 0x297a2d39);
+    const slot = (hash ^ (hash >>> 15)) & (STR_CACHE_SIZE - 2);
+    const cache = this.#strCache ??= new Array(STR_CACHE_SIZE).fill("");
+    const first = cache[slot];
+    if (this.#matches(first, start, n)) {
+      this.#pos = end;
+      return first;
+    }
+    const second = cache[slot + 1];
+    if (this.#matches(second, start, n)) {
+      this.#pos = end;
+      return second;
+    }
+    // The newest goes first, the one it displaces second.
+    const text = this.#latin1(n);
+    cache[slot + 1] = first;
+    cache[slot] = text;
+    return text;
+  }
+
+  /** Whether a cached str is the n bytes at `start` as Latin-1. */
+  #matches(cached: string, start: number, n: number): boolean {
+    if (cached.length !== n) return false;
+    const data = this.#data;
+    for (let i = 0; i < n; i++) {
+      if (cached.charCodeAt(i) !== data[start + i]) return false;
+    }
+    return true;
+  }
+
   /** n bytes as Latin-1 (Python reads the ASCII types that way). */
   #latin1(n: number): string {
     this.#need(n);
@@ -350,7 +531,6 @@ export class MarshalDecoder {
     const end = start + n;
     this.#pos = end;
     if (n <= 64) {
-      if (n === 0) return "";
       const codes = new Array<number>(n);
       for (let i = 0; i < n; i++) codes[i] = data[start + i];
       return String.fromCharCode.apply(null, codes);

@@ -60,8 +60,19 @@ import {
 } from "./_marshal_codes.ts";
 
 const ENCODER = new TextEncoder();
-/** A write at least this big gets a buffer of just its size plus this, instead of doubling. */
-const BIG_PIECE = 16384;
+/** Size of the chunks results are carved from. */
+const CHUNK_SIZE = 16384;
+/** The chunk before the first encode: chunks are allocated on first use. */
+const NO_CHUNK = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_CHUNK.buffer);
+/** Thrown to abandon an optimistic pass (never seen outside the encoder). */
+const RESTART: unique symbol = Symbol("restart with the scan");
+/** Interned strs an encoder remembers between encodes (their slots), at most. */
+const STR_SLOTS_MAX = 4096;
+/** How many objects the scan searches linearly before it switches to a Set. */
+const SEEN_LIST_SIZE = 16;
+/** CPython's small ints, -5..256, shared singletons. */
+const SMALL_INT_COUNT = 262;
 
 /** How an object of the value model is written. */
 const enum Kind {
@@ -102,6 +113,15 @@ const enum StrMode {
   Key,
   /** Always interned (a method name). */
   Interned,
+}
+
+/**
+ * Whether `Object.prototype` has no enumerable property, so that `for...in` over a plain object
+ * lists exactly its own keys, as `Object.keys` does (and quicker).
+ */
+function protoIsClean(): boolean {
+  for (const _ in Object.prototype) return false;
+  return true;
 }
 
 function tooDeep(): SerializeError {
@@ -165,7 +185,8 @@ function checkHashable(value: unknown): void {
 
 /**
  * The scan before writing: which objects occur more than once, and the class dict of every
- * class instance (converted once, so hooks run once).
+ * class instance (converted once, so hooks run once). One scan serves many encodes in turn:
+ * {@linkcode MarshalScan.reset} forgets everything (and lets go of the values) after each.
  *
  * @example
  * ```ts
@@ -176,16 +197,28 @@ function checkHashable(value: unknown): void {
  * const scan = new MarshalScan(new ClassRegistry(), 100);
  * scan.scan([shared, shared], 0);
  * assert(scan.isShared(shared));
+ * scan.reset();
+ * assert(!scan.isShared(shared));
  * ```
  */
 export class MarshalScan {
+  /** The first objects seen, searched linearly (cheaper than a Set for a few). */
+  #seenList: (object | null)[] = new Array(SEEN_LIST_SIZE).fill(null);
+  #seenCount = 0;
+  /** The objects seen beyond the first SEEN_LIST_SIZE. */
+  #seenSet: Set<object> | null = null;
   #shared: Set<object> | null = null;
   #dicts: Map<object, PyStringDict> | null = null;
-  #seen: Set<object> | null = null;
+  /** What a class conversion threw, so that it runs once even when an encode starts over. */
+  #failures: Map<object, { error: unknown }> | null = null;
+  /** Whether `for...in` lists exactly the own keys of plain objects (see `protoIsClean`). */
+  #forIn = false;
   #classes: ClassRegistry;
   #maxDepth: number;
 
   /**
+   * Makes a scan.
+   *
    * @param classes class-to-dict conversions
    * @param maxDepth deepest nesting accepted
    */
@@ -194,15 +227,22 @@ export class MarshalScan {
     this.#maxDepth = maxDepth;
   }
 
+  /**
+   * Starts a scan.
+   *
+   * @param forIn whether plain objects may be walked with `for...in` (no enumerable property
+   *   on `Object.prototype`)
+   */
+  start(forIn: boolean): void {
+    this.#forIn = forIn;
+  }
+
   /** Scans one value and everything inside it. */
   scan(value: unknown, depth: number): void {
     if ((typeof value !== "object" && typeof value !== "function") || value === null) return;
     const kind = kindOf(value);
     if (kind === Kind.Date || kind === Kind.Typed) return; // written fresh each time
-    const seen = this.#seen ??= new Set();
-    const before = seen.size;
-    seen.add(value);
-    if (seen.size === before) { // reached before
+    if (!this.#firstSight(value)) { // reached before
       (this.#shared ??= new Set()).add(value);
       return;
     }
@@ -218,6 +258,14 @@ export class MarshalScan {
         return;
       }
       case Kind.Dict:
+        if (this.#forIn) {
+          const dict = value as PyStringDict;
+          for (const key in dict) {
+            const item = dict[key];
+            if (typeof item === "object" && item !== null) this.scan(item, depth + 1);
+          }
+          return;
+        }
         return this.#scanDict(value as PyStringDict, depth + 1);
       case Kind.Map:
         for (const [key, item] of value as Map<unknown, unknown>) {
@@ -239,15 +287,66 @@ export class MarshalScan {
     const dicts = this.#dicts ??= new Map();
     let dict = dicts.get(value);
     if (!dict) {
-      dict = this.#classes.toDict(value);
+      const failure = this.#failures?.get(value);
+      if (failure) throw failure.error;
+      try {
+        dict = this.#classes.toDict(value);
+      } catch (error) {
+        (this.#failures ??= new Map()).set(value, { error });
+        throw error;
+      }
       dicts.set(value, dict);
     }
     return dict;
   }
 
+  /**
+   * Records an object as the scan does, for an encode that goes without the scan.
+   *
+   * @param value the object
+   * @returns false when it was recorded before (it is shared)
+   */
+  see(value: object): boolean {
+    return this.#firstSight(value);
+  }
+
+  /** Forgets the objects recorded, but not the class conversions made. */
+  forgetSightings(): void {
+    const list = this.#seenList;
+    for (let i = 0; i < this.#seenCount; i++) list[i] = null;
+    this.#seenCount = 0;
+    this.#seenSet = null;
+    this.#shared = null;
+  }
+
   /** Whether an object was reached more than once. */
   isShared(value: object): boolean {
     return this.#shared !== null && this.#shared.has(value);
+  }
+
+  /** Forgets every object scanned (call it after each encode, failed ones included). */
+  reset(): void {
+    this.forgetSightings();
+    this.#dicts = null;
+    this.#failures = null;
+  }
+
+  /** Records an object; false when it was recorded before. */
+  #firstSight(value: object): boolean {
+    const list = this.#seenList;
+    const count = this.#seenCount;
+    for (let i = 0; i < count; i++) {
+      if (list[i] === value) return false;
+    }
+    if (count < SEEN_LIST_SIZE) {
+      list[count] = value;
+      this.#seenCount = count + 1;
+      return true;
+    }
+    const set = this.#seenSet ??= new Set();
+    const before = set.size;
+    set.add(value);
+    return set.size !== before;
   }
 
   #scanDict(dict: PyStringDict, depth: number): void {
@@ -260,8 +359,14 @@ export class MarshalScan {
 }
 
 /**
- * Writes marshal bytes. One instance per `dumps` (and one per set element, to find the
- * element's sort key).
+ * Writes marshal bytes into a chunk of memory that successive results are carved from, as the
+ * msgpack encoder does: a small result costs a view instead of a fresh
+ * `ArrayBuffer`, and a region handed out is never written again, so results stay valid and
+ * independent. A result that outgrows the chunk moves to a bigger fresh one. The reference
+ * tables are reset for each encode, a failed one included.
+ *
+ * Not re-entrant: while {@linkcode MarshalEncoder.busy} is true (a class converter serializing
+ * from inside an encode), use another encoder.
  *
  * @example
  * ```ts
@@ -269,53 +374,252 @@ export class MarshalScan {
  * import { MarshalEncoder, MarshalScan } from "./_marshal_encode.ts";
  * import { ClassRegistry } from "./classes.ts";
  * const encoder = new MarshalEncoder(new MarshalScan(new ClassRegistry(), 100), 100);
- * encoder.value(300, 0, false);
- * assert(encoder.result().join() === [0x69, 0x2c, 0x01, 0, 0].join());
+ * const first = encoder.encode(300);
+ * const second = encoder.encode(300);
+ * assert(first.join() === [0xe9, 0x2c, 0x01, 0, 0].join()); // flagged: the caller holds it
+ * assert(second.join() === first.join() && second.byteOffset !== first.byteOffset);
  * ```
  */
 export class MarshalEncoder {
-  #buf = new Uint8Array(256);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array = NO_CHUNK;
+  #view: DataView = NO_VIEW;
+  /** Where the current result starts in `#buf`. */
+  #start = 0;
   #pos = 0;
+  #chunkSize: number;
+  #busy = false;
   /** Number of flagged objects so far: the next reference index. */
   #nextRef = 0;
-  // Reference tables, made on first use (most messages need one or two of them).
-  #strRefs: Map<string, number> | null = null;
-  #charRefs: Map<string, number> | null = null;
-  #intRefs: Map<number, number> | null = null;
+  /** Number of the current encode: table stamps from other encodes are stale. */
+  #generation = 0;
+  // Reference tables. Small ints and one-character strs: by stamp, nothing to clear.
+  #intStamps = new Int32Array(SMALL_INT_COUNT);
+  #intRefs = new Int32Array(SMALL_INT_COUNT);
+  #charStamps = new Int32Array(256);
+  #charRefs = new Int32Array(256);
+  /**
+   * Interned strs (dict keys, method names, the empty str) met lately, each with a slot in the
+   * stamp tables below; forgotten when there are more than STR_SLOTS_MAX.
+   */
+  #strSlots = new Map<string, number>();
+  #strStamps = new Int32Array(64);
+  #strRefs = new Int32Array(64);
+  /** 1 when the str is also interned as a dict key (empty or made of name characters). */
+  #strKeyLike = new Uint8Array(64);
+  /** Whether plain objects are walked with `for...in` in this encode. */
+  #forIn = false;
+  /**
+   * Whether this pass goes without the scan, betting that nothing is shared: each object is
+   * recorded as the scan would, and the pass is abandoned (for one with the scan) at the first
+   * object met twice, a set to sort, or any error.
+   */
+  #optimistic = false;
   #emptyBytesRef = -1;
   #emptyTupleRef = -1;
+  /** Objects the scan found shared, once written flagged. */
   #objRefs: Map<object, number> | null = null;
   #scan: MarshalScan;
   #maxDepth: number;
 
   /**
-   * @param scan the scan of the values to write
+   * Makes an encoder; its first chunk is allocated by its first encode.
+   *
+   * @param scan the scan to use (and reset after each encode)
    * @param maxDepth deepest nesting written
+   * @param chunkSize size of the first chunk (allocated by the first encode)
    */
-  constructor(scan: MarshalScan, maxDepth: number) {
+  constructor(scan: MarshalScan, maxDepth: number, chunkSize: number = CHUNK_SIZE) {
     this.#scan = scan;
     this.#maxDepth = maxDepth;
+    this.#chunkSize = chunkSize;
   }
 
-  /** The bytes written so far (a view of the internal buffer). */
-  result(): Uint8Array {
-    return this.#buf.subarray(0, this.#pos);
+  /** Whether an encode is running on this encoder right now. */
+  get busy(): boolean {
+    return this.#busy;
   }
 
+  /**
+   * Encodes one value as `marshal.dumps` does (the value itself flagged: the caller holds it).
+   *
+   * @param value any value of the value model
+   * @returns its marshal bytes (a view on a chunk no other result shares bytes with)
+   * @throws {SerializeError} for values marshal cannot carry
+   */
+  encode(value: unknown): Uint8Array {
+    const scan = this.#scan;
+    this.#begin();
+    try {
+      scan.start(this.#forIn = protoIsClean());
+      this.#optimistic = true;
+      try {
+        this.value(value, 0, true);
+        return this.#finish();
+      } catch {
+        this.#restart();
+      } finally {
+        this.#optimistic = false;
+      }
+      scan.scan(value, 0);
+      this.value(value, 0, true);
+      return this.#finish();
+    } finally {
+      this.#end();
+      scan.reset();
+    }
+  }
+
+  /**
+   * Encodes Pyro5's call tuple `(objectId, method, [args...], {kwargs...})`: the list and dict
+   * are fresh (flagged), each argument and keyword value held (flagged).
+   *
+   * @param objectId the object id (a flagged str)
+   * @param method the method name (an interned str)
+   * @param args positional arguments
+   * @param kwargs keyword arguments
+   * @returns the marshal bytes
+   * @throws {SerializeError} for arguments marshal cannot carry
+   */
+  encodeCall(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+  ): Uint8Array {
+    const scan = this.#scan;
+    this.#begin();
+    try {
+      scan.start(this.#forIn = protoIsClean());
+      const keys = Object.keys(kwargs);
+      this.#optimistic = true;
+      try {
+        this.#call(objectId, method, args, kwargs, keys);
+        return this.#finish();
+      } catch {
+        this.#restart();
+      } finally {
+        this.#optimistic = false;
+      }
+      for (let i = 0; i < args.length; i++) scan.scan(args[i], 1);
+      for (let i = 0; i < keys.length; i++) scan.scan(kwargs[keys[i]], 1);
+      this.#call(objectId, method, args, kwargs, keys);
+      return this.#finish();
+    } finally {
+      this.#end();
+      scan.reset();
+    }
+  }
+
+  #call(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+    keys: readonly string[],
+  ): void {
+    this.#ensure(2);
+    this.#buf[this.#pos++] = TYPE_SMALL_TUPLE;
+    this.#buf[this.#pos++] = 4;
+    this.#str(objectId, StrMode.Flagged);
+    this.#str(method, StrMode.Interned);
+    this.#type(TYPE_LIST, true);
+    this.#int32(args.length);
+    for (let i = 0; i < args.length; i++) this.value(args[i], 1, true);
+    this.#type(TYPE_DICT, true);
+    for (let i = 0; i < keys.length; i++) {
+      this.#str(keys[i], StrMode.Key);
+      this.value(kwargs[keys[i]], 1, true);
+    }
+    this.#type(TYPE_NULL, false);
+  }
+
+  /** One set element alone, unflagged, with the scan of the enclosing encode: its sort key. */
+  #encodeElement(value: unknown, depth: number): Uint8Array {
+    this.#begin();
+    try {
+      this.value(value, depth, false);
+      return this.#finish();
+    } finally {
+      this.#end();
+    }
+  }
+
+  #begin(): void {
+    this.#busy = true;
+    if (this.#buf === NO_CHUNK) this.#newChunk(this.#chunkSize);
+    // A failed encode leaves #start where it was, so its bytes are simply overwritten.
+    this.#pos = this.#start;
+    this.#nextRef = 0;
+    this.#emptyBytesRef = -1;
+    this.#emptyTupleRef = -1;
+    this.#nextGeneration();
+  }
+
+  /** Makes every table stamp stale. */
+  #nextGeneration(): void {
+    if (++this.#generation === 0x7fffffff) { // after two billion encodes: start the stamps over
+      this.#intStamps.fill(0);
+      this.#charStamps.fill(0);
+      this.#strStamps.fill(0);
+      this.#generation = 1;
+    }
+  }
+
+  /** Drops what an abandoned optimistic pass wrote and recorded. */
+  #restart(): void {
+    this.#pos = this.#start;
+    this.#nextRef = 0;
+    this.#emptyBytesRef = -1;
+    this.#emptyTupleRef = -1;
+    this.#objRefs = null;
+    this.#nextGeneration();
+    this.#scan.forgetSightings();
+  }
+
+  /** Forgets the encode's references (after success and failure alike). */
+  #end(): void {
+    this.#busy = false;
+    if (this.#strSlots.size > STR_SLOTS_MAX) this.#strSlots.clear();
+    this.#objRefs = null;
+  }
+
+  #finish(): Uint8Array {
+    const result = this.#buf.subarray(this.#start, this.#pos);
+    this.#start = this.#pos;
+    if (this.#buf.length > CHUNK_SIZE) {
+      // Leave an outsized chunk to the result that needed it, so it is not kept alive here;
+      // the next encode allocates a normal one.
+      this.#buf = NO_CHUNK;
+      this.#chunkSize = CHUNK_SIZE;
+      this.#start = 0;
+    }
+    return result;
+  }
+
+  #newChunk(size: number): void {
+    this.#buf = new Uint8Array(size);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /**
+   * Makes room for `needed` more bytes, moving the current result to a fresh chunk if needed
+   * (then every absolute position inside the result changes: take them after this call).
+   */
   #ensure(needed: number): void {
     if (this.#pos + needed <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    if (needed >= BIG_PIECE) {
+    const used = this.#pos - this.#start;
+    let size = CHUNK_SIZE;
+    if (needed >= CHUNK_SIZE) {
       // One big piece (bytes, a long string): room for it and a little more, not double.
-      size = this.#pos + needed + BIG_PIECE;
+      size = used + needed + CHUNK_SIZE;
     } else {
-      while (size < this.#pos + needed) size *= 2;
+      while (size < 2 * (used + needed)) size *= 2;
     }
-    const bigger = new Uint8Array(size);
-    bigger.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = bigger;
-    this.#view = new DataView(bigger.buffer);
+    const old = this.#buf;
+    this.#newChunk(size);
+    this.#buf.set(old.subarray(this.#start, this.#pos));
+    this.#start = 0;
+    this.#pos = used;
   }
 
   /** Writes a type byte, flagged or not, and returns the reference index it took (or -1). */
@@ -331,52 +635,30 @@ export class MarshalEncoder {
 
   #int32(value: number): void {
     this.#ensure(4);
-    this.#view.setInt32(this.#pos, value, true);
-    this.#pos += 4;
+    const buf = this.#buf;
+    const pos = this.#pos;
+    buf[pos] = value;
+    buf[pos + 1] = value >> 8;
+    buf[pos + 2] = value >> 16;
+    buf[pos + 3] = value >> 24;
+    this.#pos = pos + 4;
   }
 
   #ref(index: number): void {
     this.#ensure(5);
-    this.#buf[this.#pos++] = TYPE_REF;
-    this.#view.setInt32(this.#pos, index, true);
-    this.#pos += 4;
+    const buf = this.#buf;
+    const pos = this.#pos;
+    buf[pos] = TYPE_REF;
+    buf[pos + 1] = index;
+    buf[pos + 2] = index >> 8;
+    buf[pos + 3] = index >> 16;
+    buf[pos + 4] = index >> 24;
+    this.#pos = pos + 5;
   }
 
-  /** Remembers the reference index an object was written with. */
+  /** Remembers the reference index a flagged object took, when it will be met again. */
   #remember(value: object, index: number): void {
-    (this.#objRefs ??= new Map()).set(value, index);
-  }
-
-  /** Writes the tuple header of a call, `(objectId, method, args, kwargs)`. */
-  callHeader(): void {
-    this.#type(TYPE_SMALL_TUPLE, false);
-    this.#ensure(1);
-    this.#buf[this.#pos++] = 4;
-  }
-
-  /** Writes a str as a value, flagged (`flagged`) or as an interned name (`interned`). */
-  str(text: string, how: "plain" | "flagged" | "interned"): void {
-    this.#str(
-      text,
-      how === "plain" ? StrMode.Plain : how === "flagged" ? StrMode.Flagged : StrMode.Interned,
-    );
-  }
-
-  /** Writes the call's argument list (flagged, fresh) with each argument flagged. */
-  callArgs(args: readonly unknown[]): void {
-    this.#type(TYPE_LIST, true);
-    this.#int32(args.length);
-    for (let i = 0; i < args.length; i++) this.value(args[i], 1, true);
-  }
-
-  /** Writes the call's keyword dict (flagged, fresh) with each value flagged. */
-  callKwargs(kwargs: Readonly<PyStringDict>): void {
-    this.#type(TYPE_DICT, true);
-    for (const key of Object.keys(kwargs)) {
-      this.#str(key, StrMode.Key);
-      this.value(kwargs[key], 1, true);
-    }
-    this.#type(TYPE_NULL, false);
+    if (this.#scan.isShared(value)) (this.#objRefs ??= new Map()).set(value, index);
   }
 
   /**
@@ -418,45 +700,56 @@ export class MarshalEncoder {
 
   #str(text: string, mode: StrMode): void {
     const n = text.length;
-    let canonical = false;
+    // An interned str (with its slot in the str tables, or -1 when it has none yet), or a
+    // one-character singleton (by its char code).
     let interned = false;
-    if (mode >= StrMode.Key) {
-      // A name seen before is interned already: skip the name check.
-      const known = this.#strRefs?.get(text);
-      if (known !== undefined) return this.#ref(known);
-      if (mode === StrMode.Interned || n === 0 || isNameLike(text)) canonical = interned = true;
-    } else if (n === 0) canonical = interned = true;
-    if (!canonical && n === 1 && text.charCodeAt(0) < 0x100) canonical = true;
-    // Interned strs and one-character singletons are distinct objects in CPython 3.11.
-    let refs: Map<string, number> | null = null;
-    if (canonical) {
-      refs = interned ? (this.#strRefs ??= new Map()) : (this.#charRefs ??= new Map());
-      const known = refs.get(text);
-      if (known !== undefined) return this.#ref(known);
+    let slot = -1;
+    let char = -1;
+    if (mode >= StrMode.Key || n === 0) {
+      const known = this.#strSlots.get(text);
+      if (known !== undefined) {
+        if (this.#strStamps[known] === this.#generation) return this.#ref(this.#strRefs[known]);
+        slot = known;
+      }
+      // Dict keys are interned when made of name characters; method names and "" always.
+      interned = mode !== StrMode.Key ||
+        (slot >= 0 ? this.#strKeyLike[slot] === 1 : n === 0 || isNameLike(text));
     }
-    const flagged = canonical || mode === StrMode.Flagged || mode === StrMode.Interned;
+    // Interned strs and one-character singletons are distinct objects in CPython 3.11.
+    if (!interned && n === 1) {
+      const c = text.charCodeAt(0);
+      if (c < 0x100) {
+        if (this.#charStamps[c] === this.#generation) return this.#ref(this.#charRefs[c]);
+        char = c;
+      }
+    }
+    const flagged = interned || char >= 0 || mode === StrMode.Flagged ||
+      mode === StrMode.Interned;
     // Short strs: copy by hand, optimistically ASCII.
     if (n <= 64) {
       this.#ensure(2 + n);
       const buf = this.#buf;
-      let pos = this.#pos + 2;
+      const start = this.#pos;
       let i = 0;
       for (; i < n; i++) {
         const c = text.charCodeAt(i);
         if (c >= 0x80) break;
-        buf[pos++] = c;
+        buf[start + 2 + i] = c;
       }
       if (i === n) {
-        const index = this.#type(interned ? TYPE_SHORT_ASCII_INTERNED : TYPE_SHORT_ASCII, flagged);
-        if (refs) refs.set(text, index);
-        buf[this.#pos++] = n;
-        this.#pos = pos;
+        const code = interned ? TYPE_SHORT_ASCII_INTERNED : TYPE_SHORT_ASCII;
+        buf[start + 1] = n;
+        this.#pos = start + 2 + n;
+        if (flagged) {
+          buf[start] = code | FLAG_REF;
+          this.#noteStr(text, this.#nextRef++, interned ? slot : -2, char);
+        } else buf[start] = code;
         return;
       }
     }
     // Encode after room for the longest header, growing as needed (no 3n reservation).
-    const start = this.#pos;
     this.#ensure(5 + n);
+    let start = this.#pos;
     let read = 0;
     let written = 0;
     for (;;) {
@@ -467,6 +760,7 @@ export class MarshalEncoder {
       if (read >= n) break;
       this.#pos = start + 5 + written;
       this.#ensure(3 * (n - read));
+      start = this.#pos - 5 - written; // the result may have moved
     }
     let code: number;
     if (written === n) { // every char took one byte: ASCII
@@ -474,7 +768,7 @@ export class MarshalEncoder {
         this.#buf.copyWithin(start + 2, start + 5, start + 5 + n);
         this.#pos = start;
         const index = this.#type(interned ? TYPE_SHORT_ASCII_INTERNED : TYPE_SHORT_ASCII, flagged);
-        if (refs) refs.set(text, index);
+        this.#noteStr(text, index, interned ? slot : -2, char);
         this.#buf[this.#pos++] = n;
         this.#pos += n;
         return;
@@ -485,22 +779,57 @@ export class MarshalEncoder {
       if (!text.isWellFormed()) {
         this.#pos = start;
         this.#ensure(5 + 3 * n);
+        start = this.#pos;
         written = writeSurrogatePass(text, this.#buf, start + 5);
       }
     }
     this.#pos = start;
     const index = this.#type(code, flagged);
-    if (refs) refs.set(text, index);
+    this.#noteStr(text, index, interned ? slot : -2, char);
     this.#view.setInt32(this.#pos, written, true);
     this.#pos += 4 + written;
   }
 
+  /**
+   * Remembers the reference index of an interned str (`slot` its slot, -1 for none yet, -2 when
+   * not interned) or of a one-character singleton.
+   */
+  #noteStr(text: string, index: number, slot: number, char: number): void {
+    if (slot >= -1) {
+      if (slot === -1) slot = this.#newStrSlot(text);
+      this.#strStamps[slot] = this.#generation;
+      this.#strRefs[slot] = index;
+    } else if (char >= 0) {
+      this.#charStamps[char] = this.#generation;
+      this.#charRefs[char] = index;
+    }
+  }
+
+  /** Gives an interned str a slot in the str tables. */
+  #newStrSlot(text: string): number {
+    const slot = this.#strSlots.size;
+    if (slot === this.#strStamps.length) {
+      const stamps = new Int32Array(2 * slot);
+      stamps.set(this.#strStamps);
+      this.#strStamps = stamps;
+      const refs = new Int32Array(2 * slot);
+      refs.set(this.#strRefs);
+      this.#strRefs = refs;
+      const keyLike = new Uint8Array(2 * slot);
+      keyLike.set(this.#strKeyLike);
+      this.#strKeyLike = keyLike;
+    }
+    this.#strSlots.set(text, slot);
+    this.#strKeyLike[slot] = text.length === 0 || isNameLike(text) ? 1 : 0;
+    return slot;
+  }
+
   #int(value: number, held: boolean): void {
     if (value >= -5 && value <= 256) {
-      const refs = this.#intRefs ??= new Map();
-      const known = refs.get(value);
-      if (known !== undefined) return this.#ref(known);
-      refs.set(value, this.#type(TYPE_INT, true));
+      const slot = value + 5;
+      if (this.#intStamps[slot] === this.#generation) return this.#ref(this.#intRefs[slot]);
+      this.#intStamps[slot] = this.#generation;
+      this.#intRefs[slot] = this.#type(TYPE_INT, true);
       return this.#int32(value);
     }
     if (value >= -2147483648 && value <= 2147483647) {
@@ -579,9 +908,18 @@ export class MarshalEncoder {
   }
 
   #object(value: object, depth: number, held: boolean): void {
-    const known = this.#objRefs?.get(value);
-    if (known !== undefined) return this.#ref(known);
+    if (this.#objRefs !== null) {
+      const known = this.#objRefs.get(value);
+      if (known !== undefined) return this.#ref(known);
+    }
     const kind = kindOf(value);
+    if (this.#optimistic && kind !== Kind.Date && kind !== Kind.Typed) {
+      // What the scan would do: give up when met before, too deep, or a set to sort.
+      if (
+        !this.#scan.see(value) || depth >= this.#maxDepth ||
+        ((kind === Kind.Set || kind === Kind.FrozenSet) && (value as Set<unknown>).size > 1)
+      ) throw RESTART;
+    }
     const flagged = held || this.#scan.isShared(value);
     if (kind <= Kind.FrozenSet && depth >= this.#maxDepth) throw tooDeep();
     switch (kind) {
@@ -667,9 +1005,18 @@ export class MarshalEncoder {
   #dict(dict: PyStringDict, identity: object, depth: number, flagged: boolean): void {
     const index = this.#type(TYPE_DICT, flagged);
     if (index >= 0) this.#remember(identity, index);
-    for (const key of Object.keys(dict)) {
-      this.#str(key, StrMode.Key);
-      this.value(dict[key], depth + 1, false);
+    if (this.#forIn) {
+      for (const key in dict) {
+        this.#str(key, StrMode.Key);
+        this.value(dict[key], depth + 1, false);
+      }
+    } else {
+      const keys = Object.keys(dict);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        this.#str(key, StrMode.Key);
+        this.value(dict[key], depth + 1, false);
+      }
     }
     this.#type(TYPE_NULL, false);
   }
@@ -695,6 +1042,7 @@ export class MarshalEncoder {
         hasState && key === "state" && Array.isArray(item) && item.length > 0 && item.length < 256
       ) {
         if (depth + 1 >= this.#maxDepth) throw tooDeep();
+        if (this.#optimistic && !this.#scan.see(item)) throw RESTART;
         this.#type(TYPE_SMALL_TUPLE, false);
         this.#sequenceItems(item, depth + 1, className === "Pyro5.client.Proxy" ? 1 : 0);
       } else {
@@ -733,12 +1081,11 @@ export class MarshalEncoder {
     for (const item of set) checkHashable(item);
     let items: unknown[] = [...set];
     if (items.length > 1) {
-      // CPython sorts the elements by their own marshal bytes (reproducible output).
-      const keyed = items.map((item) => {
-        const alone = new MarshalEncoder(this.#scan, this.#maxDepth);
-        alone.value(item, depth + 1, false);
-        return { item, key: alone.result() };
-      });
+      // CPython sorts the elements by their own marshal bytes (reproducible output). Each is
+      // written alone, with reference tables of its own, by one helper encoder per set.
+      const alone = new MarshalEncoder(this.#scan, this.#maxDepth, 256);
+      alone.#forIn = this.#forIn;
+      const keyed = items.map((item) => ({ item, key: alone.#encodeElement(item, depth + 1) }));
       keyed.sort((a, b) => compareBytes(a.key, b.key));
       items = keyed.map((entry) => entry.item);
     }

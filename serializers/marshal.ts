@@ -62,33 +62,55 @@ export class MarshalSerializer implements Serializer {
   readonly name = "marshal" as const;
   #classes: ClassRegistry;
   #maxDepth: number;
+  #encoder: MarshalEncoder;
+  #decoder: MarshalDecoder;
 
   /**
-   * Makes the serializer; it keeps no state between calls.
+   * Makes the serializer. It keeps one encoder and one decoder for all its calls: their tables
+   * are reset for each call, and nothing of a call is kept beyond caches of short strs.
    *
    * @param options class registry and depth limit
    */
   constructor(options: SerializerOptions = {}) {
     this.#classes = options.classes ?? new ClassRegistry();
     this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#encoder = new MarshalEncoder(
+      new MarshalScan(this.#classes, this.#maxDepth),
+      this.#maxDepth,
+    );
+    this.#decoder = new MarshalDecoder(this.#classes, this.#maxDepth);
+  }
+
+  /** The shared encoder, or a one-off one when a class converter serializes mid-encode. */
+  #encoderFor(): MarshalEncoder {
+    return this.#encoder.busy
+      ? new MarshalEncoder(new MarshalScan(this.#classes, this.#maxDepth), this.#maxDepth, 256)
+      : this.#encoder;
+  }
+
+  /** The shared decoder, or a one-off one when a class converter deserializes mid-decode. */
+  #decoderFor(): MarshalDecoder {
+    return this.#decoder.busy ? new MarshalDecoder(this.#classes, this.#maxDepth) : this.#decoder;
   }
 
   /**
    * Encodes a value as Python Pyro5's `MarshalSerializer.dumps`.
    *
+   * Small results are views carved one after another from a 16 KiB chunk (one `ArrayBuffer`
+   * per result would cost more than encoding a small call); a region handed out is never
+   * written again, and a kept result keeps its chunk alive.
+   *
    * @param value any value of the value model
-   * @returns marshal bytes (a view of a buffer owned by nobody else)
+   * @returns marshal bytes (a view on a chunk no other result shares bytes with)
    * @throws {SerializeError} for functions, symbols, unhashable dict keys or set elements, too
    *   deep nesting
    */
   dumps(value: unknown): Uint8Array {
-    return guard(() => {
-      const scan = new MarshalScan(this.#classes, this.#maxDepth);
-      scan.scan(value, 0);
-      const encoder = new MarshalEncoder(scan, this.#maxDepth);
-      encoder.value(value, 0, true);
-      return encoder.result();
-    });
+    try {
+      return this.#encoderFor().encode(value);
+    } catch (error) {
+      throw codecError(error);
+    }
   }
 
   /**
@@ -99,7 +121,11 @@ export class MarshalSerializer implements Serializer {
    * @throws {SerializeError} on malformed data, code objects and other non-data types
    */
   loads(data: Uint8Array): unknown {
-    return guard(() => new MarshalDecoder(data, this.#classes, this.#maxDepth).decode());
+    try {
+      return this.#decoderFor().decode(data);
+    } catch (error) {
+      throw codecError(error);
+    }
   }
 
   /**
@@ -129,19 +155,11 @@ export class MarshalSerializer implements Serializer {
     args: readonly unknown[],
     kwargs: Readonly<PyStringDict> | null,
   ): Uint8Array {
-    const keywords = kwargs ?? {};
-    return guard(() => {
-      const scan = new MarshalScan(this.#classes, this.#maxDepth);
-      for (const arg of args) scan.scan(arg, 1);
-      for (const key of Object.keys(keywords)) scan.scan(keywords[key], 1);
-      const encoder = new MarshalEncoder(scan, this.#maxDepth);
-      encoder.callHeader();
-      encoder.str(objectId, "flagged");
-      encoder.str(method, "interned");
-      encoder.callArgs(args);
-      encoder.callKwargs(keywords);
-      return encoder.result();
-    });
+    try {
+      return this.#encoderFor().encodeCall(objectId, method, args, kwargs ?? {});
+    } catch (error) {
+      throw codecError(error);
+    }
   }
 
   /**
@@ -152,9 +170,17 @@ export class MarshalSerializer implements Serializer {
    * @throws {SerializeError} when the data is malformed or not a call tuple
    */
   loadsCall(data: Uint8Array): DecodedCall {
-    const call = this.loads(data);
+    let call: unknown;
+    try {
+      call = this.#decoderFor().decodeCall(data);
+    } catch (error) {
+      throw codecError(error);
+    }
     if (Array.isArray(call) && call.length === 4) {
-      const [objectId, method, args, kwargs] = call;
+      const objectId: unknown = call[0];
+      const method: unknown = call[1];
+      const args: unknown = call[2];
+      const kwargs: unknown = call[3];
       if (
         typeof objectId === "string" && typeof method === "string" && Array.isArray(args) &&
         (kwargs === null || isPlainObject(kwargs))
@@ -173,16 +199,12 @@ export class MarshalSerializer implements Serializer {
   }
 }
 
-/** Runs a codec step; anything that is not already a PyroError becomes a SerializeError. */
-function guard<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    if (error instanceof PyroError) throw error;
-    if (error instanceof RangeError && /call stack/i.test(error.message)) {
-      throw new SerializeError("marshal data nested too deeply", { cause: error });
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    throw new SerializeError(`marshal serializer failed: ${message}`, { cause: error });
+/** What a codec failure is thrown as: a PyroError as it is, anything else as a SerializeError. */
+function codecError(error: unknown): unknown {
+  if (error instanceof PyroError) return error;
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new SerializeError("marshal data nested too deeply", { cause: error });
   }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SerializeError(`marshal serializer failed: ${message}`, { cause: error });
 }

@@ -11,6 +11,7 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { NamingError, PyroError, RemoteError, SerializeError } from "../errors.ts";
 import { PyroUri } from "../uri.ts";
 import { MarshalSerializer } from "../serializers/marshal.ts";
+import { ClassRegistry } from "../serializers/classes.ts";
 import {
   fromPythonInt,
   makeDict,
@@ -912,6 +913,134 @@ Deno.test("MarshalSerializer.loadsCall refuses data that is not a call", async (
     toHex(marshal.dumpsCall("o", "__getattr__", ["size"], null)),
     toHex(marshal.dumpsCall("o", "__getattr__", ["size"], {})),
   );
+});
+
+Deno.test("MarshalSerializer.dumps results stay valid while later calls run", () => {
+  const mine = new MarshalSerializer();
+  const values: unknown[] = [];
+  for (let i = 0; i < 400; i++) {
+    // Small results share chunks; every 50th outgrows a chunk (moved mid-result) or is big.
+    const big = i % 50 === 7 ? "w".repeat(20000 + i) : i % 50 === 9 ? new Uint8Array(70000) : i;
+    values.push({ key: `k${i}`, value: big, list: [i, "é".repeat(i % 70)], set: new Set([i, -i]) });
+  }
+  const kept = values.map((value, i) =>
+    i % 2 ? mine.dumps(value) : mine.dumpsCall("obj", "m", [value], { i })
+  );
+  values.forEach((value, i) => {
+    const fresh = new MarshalSerializer();
+    const expected = i % 2 ? fresh.dumps(value) : fresh.dumpsCall("obj", "m", [value], { i });
+    strictEqual(toHex(kept[i]), toHex(expected), `result #${i}`);
+  });
+});
+
+Deno.test("MarshalSerializer recovers from a failed encode", () => {
+  const mine = new MarshalSerializer();
+  const good = { name: "x", n: 1, tags: ["x", ""], shared: [] as unknown[] };
+  const expected = toHex(new MarshalSerializer().dumps(good));
+  const call = toHex(new MarshalSerializer().dumpsCall("o", "m", [good], { k: good }));
+  const shared = [1];
+  const failures = [
+    { name: "x", n: 1, tags: ["x", ""], bad: Symbol("no") },
+    [shared, shared, { name: "x", f: () => 1 }],
+    new Map([[[1], 2]]),
+    { name: "x", deep: JSON.parse("[".repeat(1100) + "]".repeat(1100)) },
+  ];
+  for (const bad of failures) {
+    throws(() => mine.dumps(bad), SerializeError);
+    strictEqual(toHex(mine.dumps(good)), expected);
+    throws(() => mine.dumpsCall("o", "m", [good, bad], { k: good }), SerializeError);
+    strictEqual(toHex(mine.dumpsCall("o", "m", [good], { k: good })), call);
+  }
+  throws(() => mine.loads(fromHex("db02000000e901000000")), /too short/);
+  deepStrictEqual(mine.loads(fromHex("db01000000e901000000")), [1]);
+});
+
+Deno.test("MarshalSerializer.dumps converts each instance once, also when sharing shows late", () => {
+  class Thing {
+    constructor(public id: number, public fail = false) {}
+  }
+  const calls: number[] = [];
+  const classes = new ClassRegistry().registerClassToDict(Thing, (t) => {
+    calls.push(t.id);
+    if (t.fail) throw new SerializeError(`thing ${t.id} refused`);
+    return { __class__: "x.Thing", id: t.id };
+  });
+  const mine = new MarshalSerializer({ classes });
+  const shared = [2];
+  const thing = new Thing(1);
+  // The second sight of `shared` (after the instance) makes the encoder start over.
+  const bytes = mine.dumps([thing, shared, thing, shared]);
+  deepStrictEqual(calls, [1]);
+  strictEqual(
+    toHex(bytes),
+    "db04000000" + "fb" + "da095f5f636c6173735f5f7a07782e5468696e67" + "da026964e901000000" +
+      "30" + "db01000000e902000000" + "7201000000" + "7205000000",
+  );
+  calls.length = 0;
+  throws(() => mine.dumps([new Thing(3), shared, shared, new Thing(4, true)]), /thing 4 refused/);
+  deepStrictEqual(calls, [3, 4]);
+});
+
+Deno.test("MarshalSerializer: class converters may use the same serializer", () => {
+  class Wrapped {
+    constructor(public inner: unknown) {}
+  }
+  const classes = new ClassRegistry();
+  const mine = new MarshalSerializer({ classes });
+  classes
+    .registerClassToDict(Wrapped, (w) => ({ __class__: "x.Wrapped", blob: mine.dumps(w.inner) }))
+    .registerDictToClass(
+      "x.Wrapped",
+      (_, dict) => new Wrapped(mine.loads(dict.blob as Uint8Array)),
+    );
+  const value = { w: new Wrapped({ a: [1, "b"] }), after: ["c", "c"] };
+  const back = mine.loads(mine.dumps(value)) as typeof value;
+  ok(back.w instanceof Wrapped);
+  deepStrictEqual(back, value);
+});
+
+Deno.test("MarshalSerializer.loads keeps the key order of a dict that turns into a Map", () => {
+  // {"1": 1, "b": 2, "1": 3, "0": 4, 5: 6}: a plain object would put "0" and "1" first.
+  const data = fromHex(
+    "7b" + "7a0131e901000000" + "7a0162e902000000" + "7a0131e903000000" + "7a0130e904000000" +
+      "e905000000e906000000" + "30",
+  );
+  deepStrictEqual([...(marshal.loads(data) as Map<unknown, unknown>)], [
+    ["1", 3],
+    ["b", 2],
+    ["0", 4],
+    [5, 6],
+  ]);
+  const map = new Map<unknown, unknown>([["b", 1], ["__proto__", 2], [tuple(1), 3]]);
+  deepStrictEqual([...(marshal.loads(marshal.dumps(map)) as Map<unknown, unknown>)], [
+    ["b", 1],
+    ["__proto__", 2],
+    [tuple(1), 3],
+  ]);
+});
+
+Deno.test("MarshalSerializer.loads reads short strs the same from its cache", () => {
+  const mine = new MarshalSerializer();
+  for (let round = 0; round < 3; round++) {
+    for (let n = 0; n <= 20; n++) {
+      for (const base of [0x61, 0x41, 0xe0]) {
+        const bytes = Uint8Array.from({ length: n }, (_, i) => base + ((i * 7 + n) % 26));
+        const data = new Uint8Array([0x7a, n, ...bytes]);
+        // Latin-1: one char per byte, also above 0x7f.
+        strictEqual(mine.loads(data), String.fromCharCode(...bytes));
+      }
+    }
+  }
+});
+
+Deno.test("MarshalSerializer.loadsCall reads a call tuple that refers to itself", () => {
+  // (obj, m, [<the tuple>], {}) with the tuple flagged: the general path keeps the reference.
+  const call = marshal.loadsCall(fromHex("a904fa036f626ada016ddb010000007200000000fb30"));
+  strictEqual(call.objectId, "obj");
+  const inner = call.args[0] as unknown[];
+  ok(inner instanceof PyTuple && inner.length === 4 && inner[2] === call.args);
+  throws(() => marshal.loadsCall(fromHex("2904fa036f626a")), /too short/);
+  throws(() => marshal.loadsCall(fromHex("2904fa036f626ada016d30")), /NULL object in tuple/);
 });
 
 Deno.test("MarshalSerializer tables match the live Python peer", async (t) => {
