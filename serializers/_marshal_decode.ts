@@ -309,7 +309,7 @@ export class MarshalDecoder {
         return this.#remember(flagged, this.#long());
       case TYPE_STRING: {
         const n = this.#size("bytes object", 1);
-        const bytes = data.slice(this.#pos, this.#pos + n);
+        const bytes = data.subarray(this.#pos, this.#pos + n); // a view, as msgpack's bins
         this.#pos += n;
         return this.#remember(flagged, bytes);
       }

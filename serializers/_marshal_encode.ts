@@ -74,6 +74,12 @@ const SEEN_LIST_SIZE = 16;
 /** CPython's small ints, -5..256, shared singletons. */
 const SMALL_INT_COUNT = 262;
 
+/**
+ * Bytes at least this big are referred to, not copied, by `encodeParts` and `encodeCallParts`
+ * (256 KiB, as msgpack's bins).
+ */
+export const BYTES_REFERENCE_MIN = 256 * 1024;
+
 /** How an object of the value model is written. */
 const enum Kind {
   List,
@@ -416,6 +422,10 @@ export class MarshalEncoder {
   #optimistic = false;
   #emptyBytesRef = -1;
   #emptyTupleRef = -1;
+  /** Whether big bytes are referenced rather than copied (encodeParts, encodeCallParts). */
+  #partsMode = false;
+  /** Big bytes left out of the result: offset in the result, then the bytes, for each. */
+  #holes: (number | Uint8Array)[] | null = null;
   /** Objects the scan found shared, once written flagged. */
   #objRefs: Map<object, number> | null = null;
   #scan: MarshalScan;
@@ -510,6 +520,67 @@ export class MarshalEncoder {
     }
   }
 
+  /**
+   * Encodes one value like {@linkcode MarshalEncoder.encode}, but leaves bytes of at least
+   * {@linkcode BYTES_REFERENCE_MIN} out of the result and refers to them instead.
+   *
+   * @param value any value of the value model
+   * @returns the marshal bytes; when bytes were referenced, parts to be written one after
+   * another, the referenced bytes among them as given
+   * @throws {SerializeError} for values marshal cannot carry
+   */
+  encodeParts(value: unknown): Uint8Array | Uint8Array[] {
+    this.#partsMode = true;
+    try {
+      return this.#split(this.encode(value));
+    } finally {
+      this.#partsMode = false;
+      this.#holes = null;
+    }
+  }
+
+  /**
+   * Encodes a call like {@linkcode MarshalEncoder.encodeCall}, referring to big bytes as
+   * {@linkcode MarshalEncoder.encodeParts} does.
+   *
+   * @param objectId the object id
+   * @param method the method name
+   * @param args positional arguments
+   * @param kwargs keyword arguments
+   * @returns the marshal bytes, or parts when bytes were referenced
+   * @throws {SerializeError} for arguments marshal cannot carry
+   */
+  encodeCallParts(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict>,
+  ): Uint8Array | Uint8Array[] {
+    this.#partsMode = true;
+    try {
+      return this.#split(this.encodeCall(objectId, method, args, kwargs));
+    } finally {
+      this.#partsMode = false;
+      this.#holes = null;
+    }
+  }
+
+  /** The result with the referenced bytes put back in their places, as parts. */
+  #split(result: Uint8Array): Uint8Array | Uint8Array[] {
+    const holes = this.#holes;
+    if (holes === null) return result;
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (let i = 0; i < holes.length; i += 2) {
+      const at = holes[i] as number;
+      if (at > from) parts.push(result.subarray(from, at));
+      parts.push(holes[i + 1] as Uint8Array);
+      from = at;
+    }
+    if (result.length > from) parts.push(result.subarray(from));
+    return parts;
+  }
+
   #call(
     objectId: string,
     method: string,
@@ -535,12 +606,15 @@ export class MarshalEncoder {
 
   /** One set element alone, unflagged, with the scan of the enclosing encode: its sort key. */
   #encodeElement(value: unknown, depth: number): Uint8Array {
+    const partsMode = this.#partsMode;
+    this.#partsMode = false; // a sort key is copied whole into the result
     this.#begin();
     try {
       this.value(value, depth, false);
       return this.#finish();
     } finally {
       this.#end();
+      this.#partsMode = partsMode;
     }
   }
 
@@ -572,6 +646,7 @@ export class MarshalEncoder {
     this.#emptyBytesRef = -1;
     this.#emptyTupleRef = -1;
     this.#objRefs = null;
+    this.#holes = null;
     this.#nextGeneration();
     this.#scan.forgetSightings();
   }
@@ -902,6 +977,10 @@ export class MarshalEncoder {
       if (index >= 0) this.#remember(identity, index);
     }
     this.#int32(n);
+    if (this.#partsMode && n >= BYTES_REFERENCE_MIN) {
+      (this.#holes ??= []).push(this.#pos - this.#start, data);
+      return;
+    }
     this.#ensure(n);
     this.#buf.set(data, this.#pos);
     this.#pos += n;

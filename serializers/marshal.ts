@@ -114,9 +114,62 @@ export class MarshalSerializer implements Serializer {
   }
 
   /**
+   * Encodes a value as {@linkcode MarshalSerializer.dumps} does, but without copying bytes of
+   * 256 KiB or more: the result is then a list of parts (the big bytes among them, as given)
+   * whose concatenation is what `dumps` returns. The big bytes must not change until sent.
+   *
+   * @param value any value of the value model
+   * @returns the marshal bytes, or parts when big bytes were referenced
+   * @throws {SerializeError} as {@linkcode MarshalSerializer.dumps}
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { MarshalSerializer } from "./marshal.ts";
+   * const marshal = new MarshalSerializer();
+   * const big = new Uint8Array(1 << 20);
+   * const parts = marshal.dumpsParts(big) as Uint8Array[];
+   * assert(parts.length === 2 && parts[1] === big);
+   * assert.deepStrictEqual(parts[0], new Uint8Array([0x73 | 0x80, 0, 0, 0x10, 0]));
+   * assert(marshal.dumpsParts("small") instanceof Uint8Array);
+   * ```
+   */
+  dumpsParts(value: unknown): Uint8Array | Uint8Array[] {
+    try {
+      return this.#encoderFor().encodeParts(value);
+    } catch (error) {
+      throw codecError(error);
+    }
+  }
+
+  /**
+   * Encodes a call as {@linkcode MarshalSerializer.dumpsCall} does, referring to big bytes as
+   * {@linkcode MarshalSerializer.dumpsParts} does (they must not change until sent).
+   *
+   * @param objectId the target object id
+   * @param method the method name
+   * @param args positional arguments
+   * @param kwargs keyword arguments (`null` as in `dumpsCall`)
+   * @returns the marshal bytes, or parts when big bytes were referenced
+   * @throws {SerializeError} as {@linkcode MarshalSerializer.dumps}
+   */
+  dumpsCallParts(
+    objectId: string,
+    method: string,
+    args: readonly unknown[],
+    kwargs: Readonly<PyStringDict> | null,
+  ): Uint8Array | Uint8Array[] {
+    try {
+      return this.#encoderFor().encodeCallParts(objectId, method, args, kwargs ?? {});
+    } catch (error) {
+      throw codecError(error);
+    }
+  }
+
+  /**
    * Decodes marshal bytes as Python Pyro5's `MarshalSerializer.loads`.
    *
-   * @param data marshal bytes
+   * @param data marshal bytes; decoded bytes values are views on it
    * @returns the value
    * @throws {SerializeError} on malformed data, code objects and other non-data types
    */

@@ -1058,3 +1058,81 @@ Deno.test("MarshalSerializer tables match the live Python peer", async (t) => {
     await t.step(c.name, () => deepStrictEqual(calls![i], { hex: c.hex }));
   }
 });
+
+function pattern(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 13 + seed) & 0xff;
+  return out;
+}
+
+function concatenated(result: Uint8Array | Uint8Array[]): Uint8Array {
+  if (result instanceof Uint8Array) return result;
+  const out = new Uint8Array(result.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of result) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+Deno.test("MarshalSerializer.dumpsParts equals dumps, big bytes referenced", async (t) => {
+  const marshal = new MarshalSerializer();
+  const big = pattern(256 * 1024, 1);
+  const bigger = pattern(1_000_003, 2);
+  const frozen = pattern(300_000, 3);
+  // [name, value, the bytes expected among the parts as themselves (null: one array)]
+  const cases: [string, unknown, Uint8Array[] | null][] = [
+    ["a small value stays one array", { a: [1, "x", pattern(1000, 4)] }, null],
+    ["just below the limit is copied", pattern(256 * 1024 - 1, 5), null],
+    ["big bytes alone", big, [big]],
+    ["big bytes among other values", [1, big, "mid", { k: bigger }, 2.5], [big, bigger]],
+    ["the same bytes twice: written once, then a reference", [big, big], [big]],
+    ["big bytes in a set (sorted by their bytes first)", new Set([frozen, 1]), [frozen]],
+    ["bytes last", ["x".repeat(5000), bigger], [bigger]],
+  ];
+  for (const [name, value, referenced] of cases) {
+    await t.step(name, () => {
+      const result = marshal.dumpsParts(value);
+      deepStrictEqual(concatenated(result), marshal.dumps(value));
+      if (referenced === null) {
+        ok(result instanceof Uint8Array);
+        return;
+      }
+      ok(Array.isArray(result));
+      deepStrictEqual(result.filter((part) => referenced.includes(part)), referenced);
+      ok(result.every((part) => part.length > 0));
+    });
+  }
+});
+
+Deno.test("MarshalSerializer.dumpsCallParts equals dumpsCall; received bytes are views", () => {
+  const marshal = new MarshalSerializer();
+  const big = pattern(2_000_000, 6);
+  const other = pattern(500_000, 7);
+  const parts = marshal.dumpsCallParts("obj", "upload", [big, 3], { name: other });
+  const whole = marshal.dumpsCall("obj", "upload", [big, 3], { name: other });
+  deepStrictEqual(concatenated(parts), whole);
+  ok(Array.isArray(parts) && parts.includes(big) && parts.includes(other));
+  const call = marshal.loadsCall(whole);
+  deepStrictEqual(call.args[0], big);
+  const received = call.args[0] as Uint8Array;
+  strictEqual(received.buffer, whole.buffer); // no copy of the 2 MB
+  ok(marshal.dumpsCallParts("obj", "m", [1], {}) instanceof Uint8Array);
+});
+
+Deno.test("MarshalSerializer.dumpsParts results survive later and failed calls", () => {
+  const marshal = new MarshalSerializer();
+  const big = pattern(300_000, 8);
+  const first = marshal.dumpsParts(["head".repeat(10), big, "tail"]) as Uint8Array[];
+  const copies = first.map((part) => part.slice());
+  // A failure after bytes were referenced must not leave the encoder in parts mode.
+  throws(() => marshal.dumpsParts(["x", big, () => {}]), SerializeError);
+  throws(() => marshal.dumpsCallParts("o", "m", [big, Symbol("s")], {}), SerializeError);
+  const whole = marshal.dumps(["y".repeat(100), big]);
+  ok(whole instanceof Uint8Array && whole.length > big.length);
+  const again = marshal.dumpsParts(["head".repeat(10), big, "tail"]);
+  first.forEach((part, i) => deepStrictEqual(part, copies[i]));
+  deepStrictEqual(concatenated(again), concatenated(first));
+  deepStrictEqual(marshal.loads(whole), ["y".repeat(100), big]);
+});
