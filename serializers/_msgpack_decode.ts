@@ -142,7 +142,11 @@ export class MsgpackDecoder {
     if (byte >= 0xe0) return byte - 0x100;
     if (byte < 0x90) return this.#readMap(byte & 0x0f, depth);
     if (byte < 0xa0) return this.#readArray(byte & 0x0f, depth);
-    if (byte < 0xc0) return this.#readString(byte & 0x1f);
+    if (byte < 0xc0) {
+      // Short strs repeat (names, tags, enum-like values): from the cache, like dict keys.
+      this.#pos--;
+      return this.#cachedKey(byte & 0x1f);
+    }
     let pos = this.#pos;
     switch (byte) {
       case 0xc0:
@@ -396,8 +400,9 @@ export class MsgpackDecoder {
   }
 
   /**
-   * A short fixstr dict key, from the key cache when seen before: the same string object each
-   * time makes adding it as a property much cheaper than a fresh string would.
+   * A fixstr (dict key or value), from the cache when seen before: the same string object each
+   * time makes adding it as a property much cheaper than a fresh string would, and a cached
+   * value costs one comparison instead of building the string again.
    */
   #cachedKey(length: number): string {
     const data = this.#data;
