@@ -364,7 +364,14 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
+/**
+ * Bytes joined into one array, as they go on the wire; one array is returned as it is.
+ *
+ * @param parts one array, or parts in order
+ * @returns the joined bytes
+ */
+export function concatBytes(parts: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  if (parts instanceof Uint8Array) return parts;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {

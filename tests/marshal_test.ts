@@ -23,6 +23,7 @@ import {
   tuple,
 } from "../serializers/values.ts";
 import { capturePython, fromHex, toHex } from "./_marshal_json_capture.ts";
+import { concatBytes } from "./_support.ts";
 
 interface Case {
   name: string;
@@ -1065,17 +1066,6 @@ function pattern(size: number, seed: number): Uint8Array {
   return out;
 }
 
-function concatenated(result: Uint8Array | Uint8Array[]): Uint8Array {
-  if (result instanceof Uint8Array) return result;
-  const out = new Uint8Array(result.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of result) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 Deno.test("MarshalSerializer.dumpsParts equals dumps, big bytes referenced", async (t) => {
   const marshal = new MarshalSerializer();
   const big = pattern(256 * 1024, 1);
@@ -1094,7 +1084,7 @@ Deno.test("MarshalSerializer.dumpsParts equals dumps, big bytes referenced", asy
   for (const [name, value, referenced] of cases) {
     await t.step(name, () => {
       const result = marshal.dumpsParts(value);
-      deepStrictEqual(concatenated(result), marshal.dumps(value));
+      deepStrictEqual(concatBytes(result), marshal.dumps(value));
       if (referenced === null) {
         ok(result instanceof Uint8Array);
         return;
@@ -1112,7 +1102,7 @@ Deno.test("MarshalSerializer.dumpsCallParts equals dumpsCall; received bytes are
   const other = pattern(500_000, 7);
   const parts = marshal.dumpsCallParts("obj", "upload", [big, 3], { name: other });
   const whole = marshal.dumpsCall("obj", "upload", [big, 3], { name: other });
-  deepStrictEqual(concatenated(parts), whole);
+  deepStrictEqual(concatBytes(parts), whole);
   ok(Array.isArray(parts) && parts.includes(big) && parts.includes(other));
   const call = marshal.loadsCall(whole);
   deepStrictEqual(call.args[0], big);
@@ -1133,6 +1123,6 @@ Deno.test("MarshalSerializer.dumpsParts results survive later and failed calls",
   ok(whole instanceof Uint8Array && whole.length > big.length);
   const again = marshal.dumpsParts(["head".repeat(10), big, "tail"]);
   first.forEach((part, i) => deepStrictEqual(part, copies[i]));
-  deepStrictEqual(concatenated(again), concatenated(first));
+  deepStrictEqual(concatBytes(again), concatBytes(first));
   deepStrictEqual(marshal.loads(whole), ["y".repeat(100), big]);
 });

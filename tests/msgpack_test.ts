@@ -8,6 +8,7 @@ import { ClassRegistry } from "../serializers/classes.ts";
 import { MsgpackSerializer } from "../serializers/msgpack.ts";
 import { PyComplex, PyFloat, PyFrozenSet, tuple } from "../serializers/values.ts";
 import { PyroUri } from "../uri.ts";
+import { concatBytes } from "./_support.ts";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -580,18 +581,6 @@ Deno.test("MsgpackSerializer is reentrant through class converters", () => {
   equal(serializer.loads(inner.packed), "inner".repeat(100));
 });
 
-/** The parts of a parts encode joined, as they go on the wire. */
-function joined(result: Uint8Array | Uint8Array[]): Uint8Array {
-  if (result instanceof Uint8Array) return result;
-  const out = new Uint8Array(result.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of result) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 function filled(size: number, seed: number): Uint8Array {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = (i * 7 + seed) & 0xff;
@@ -617,7 +606,7 @@ Deno.test("MsgpackSerializer.dumpsParts equals dumps, big bins referenced", asyn
   for (const [name, value, referenced] of cases) {
     await t.step(name, () => {
       const result = serializer.dumpsParts(value);
-      deepStrictEqual(joined(result), serializer.dumps(value));
+      deepStrictEqual(concatBytes(result), serializer.dumps(value));
       if (referenced === null) {
         ok(result instanceof Uint8Array);
         return;
@@ -640,9 +629,12 @@ Deno.test("MsgpackSerializer.dumpsCallParts equals dumpsCall", () => {
   const serializer = new MsgpackSerializer();
   const big = filled(2_000_000, 7);
   const parts = serializer.dumpsCallParts("obj", "upload", [big, 3], { name: big });
-  deepStrictEqual(joined(parts), serializer.dumpsCall("obj", "upload", [big, 3], { name: big }));
+  deepStrictEqual(
+    concatBytes(parts),
+    serializer.dumpsCall("obj", "upload", [big, 3], { name: big }),
+  );
   ok(Array.isArray(parts) && parts.filter((part) => part === big).length === 2);
-  const call = serializer.loadsCall(joined(parts));
+  const call = serializer.loadsCall(concatBytes(parts));
   equal(call.method, "upload");
   deepStrictEqual(call.args[0], big);
   ok(serializer.dumpsCallParts("obj", "m", [1], {}) instanceof Uint8Array);
@@ -660,7 +652,7 @@ Deno.test("MsgpackSerializer.dumpsParts results survive later and failed calls",
   ok(whole instanceof Uint8Array && whole.length === 1 + 102 + 5 + big.length);
   const again = serializer.dumpsParts(["head".repeat(10), big, "tail"]);
   first.forEach((part, i) => deepStrictEqual(part, copies[i]));
-  deepStrictEqual(joined(again), joined(first));
+  deepStrictEqual(concatBytes(again), concatBytes(first));
   deepStrictEqual(serializer.loads(whole), ["y".repeat(100), big]);
 });
 
@@ -675,5 +667,5 @@ Deno.test("MsgpackSerializer.dumpsParts is reentrant through class converters", 
   }));
   const value = [big, new Inner(), "end"];
   const parts = serializer.dumpsParts(value);
-  deepStrictEqual(joined(parts), serializer.dumps(value));
+  deepStrictEqual(concatBytes(parts), serializer.dumps(value));
 });
