@@ -117,10 +117,26 @@ export interface Message {
   serializerId: number;
   /** The payload; on receive it is already decompressed. */
   data: Uint8Array;
-  /** Annotation chunks by their 4-character ASCII id, in wire order. */
+  /**
+   * Annotation chunks by their 4-character ASCII id, in wire order. A received message without
+   * annotations shares one empty map that refuses changes.
+   */
   annotations: Map<string, Uint8Array>;
   /** 16-byte correlation id, or null for none (all zero on the wire and no CORR_ID flag). */
   correlationId: Uint8Array | null;
+}
+
+/**
+ * An empty map that refuses changes (a plain `Map` otherwise, so it compares equal to any empty
+ * one): the annotations of every received message without any.
+ */
+const NO_ANNOTATIONS: Map<string, Uint8Array> = new Map();
+for (const change of ["set", "delete", "clear"]) {
+  Object.defineProperty(NO_ANNOTATIONS, change, {
+    value: () => {
+      throw new TypeError("the annotations of a received message are read-only");
+    },
+  });
 }
 
 /**
@@ -591,7 +607,8 @@ export function decodeBody(
   if (body.length !== annotationsSize + header.dataSize) {
     throw new ProtocolError("payload length doesn't match message header");
   }
-  const annotations = new Map<string, Uint8Array>();
+  // A map per message costs more than a small call's header: one is made only when needed.
+  const annotations = annotationsSize === 0 ? NO_ANNOTATIONS : new Map<string, Uint8Array>();
   let i = 0;
   while (i < annotationsSize) {
     if (annotationsSize - i < ANNOTATION_HEADER_SIZE) {

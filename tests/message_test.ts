@@ -1286,3 +1286,32 @@ Deno.test("encodeMessage: a payload in parts goes out as if joined", async (t) =
     }
   });
 });
+
+Deno.test("decodeMessage: a message without annotations has an empty map that refuses changes", () => {
+  const bytes = encodeMessage({
+    type: 5,
+    flags: 0,
+    seq: 1,
+    serializerId: 4,
+    data: new Uint8Array([1]),
+    annotations: new Map(),
+    correlationId: null,
+  });
+  const message = decodeMessage(bytes);
+  deepStrictEqual(message.annotations, new Map());
+  throws(() => message.annotations.set("XTRA", new Uint8Array(1)), TypeError);
+  throws(() => message.annotations.delete("XTRA"), TypeError);
+  strictEqual(decodeMessage(bytes).annotations.size, 0);
+  // With annotations, the map is the message's own.
+  const annotated = decodeMessage(encodeMessage({
+    type: 5,
+    flags: 0,
+    seq: 2,
+    serializerId: 4,
+    data: new Uint8Array([1]),
+    annotations: new Map([["CORR", new Uint8Array(2)]]),
+    correlationId: null,
+  }));
+  annotated.annotations.set("XTRA", new Uint8Array(1));
+  strictEqual(annotated.annotations.size, 2);
+});
