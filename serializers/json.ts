@@ -36,7 +36,7 @@ import {
 } from "./types.ts";
 import { isPlainObject, type PyStringDict } from "./values.ts";
 import { JsonEncoder } from "./_json_encode.ts";
-import { JsonDecoder } from "./_json_decode.ts";
+import { JsonDecoder } from "./_json_reader.ts";
 
 /**
  * Pyro5's JSON serializer.
