@@ -58,6 +58,7 @@ import {
   TYPE_TUPLE,
   TYPE_UNICODE,
 } from "./_marshal_codes.ts";
+import { writeCodePoint } from "./_utf8.ts";
 
 const ENCODER = new TextEncoder();
 /** Size of the chunks results are carved from. */
@@ -1193,20 +1194,7 @@ function writeSurrogatePass(text: string, buf: Uint8Array, start: number): numbe
         i++;
       }
     }
-    if (c < 0x80) buf[pos++] = c;
-    else if (c < 0x800) {
-      buf[pos++] = 0xc0 | (c >> 6);
-      buf[pos++] = 0x80 | (c & 0x3f);
-    } else if (c < 0x10000) {
-      buf[pos++] = 0xe0 | (c >> 12);
-      buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
-      buf[pos++] = 0x80 | (c & 0x3f);
-    } else {
-      buf[pos++] = 0xf0 | (c >> 18);
-      buf[pos++] = 0x80 | ((c >> 12) & 0x3f);
-      buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
-      buf[pos++] = 0x80 | (c & 0x3f);
-    }
+    pos = writeCodePoint(buf, pos, c);
   }
   return pos - start;
 }

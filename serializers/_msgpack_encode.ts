@@ -8,6 +8,7 @@
 import { SerializeError } from "../errors.ts";
 import type { ClassRegistry } from "./classes.ts";
 import { PyComplex, PyDate, PyFloat, PyFrozenSet, type PyStringDict } from "./values.ts";
+import { writeCodePoint } from "./_utf8.ts";
 
 const DAY_MS = 86400000;
 const EPOCH_ORDINAL = 719163;
@@ -514,11 +515,7 @@ export class MsgpackEncoder {
       } else {
         const low = c <= 0xdbff && i + 1 < length ? s.charCodeAt(i + 1) : 0;
         if (low < 0xdc00 || low > 0xdfff) throw loneSurrogate();
-        const point = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-        buf[pos++] = 0xf0 | (point >> 18);
-        buf[pos++] = 0x80 | ((point >> 12) & 0x3f);
-        buf[pos++] = 0x80 | ((point >> 6) & 0x3f);
-        buf[pos++] = 0x80 | (point & 0x3f);
+        pos = writeCodePoint(buf, pos, 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00));
         i++;
       }
     }

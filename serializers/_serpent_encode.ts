@@ -8,6 +8,7 @@
 import { SerializeError } from "../errors.ts";
 import type { ClassRegistry } from "./classes.ts";
 import { isPythonPrintable } from "./_serpent_printable.ts";
+import { writeCodePoint } from "./_utf8.ts";
 import {
   isPlainObject,
   isPythonInt,
@@ -377,19 +378,7 @@ export class SerpentEncoder {
         buf[pos++] = BACKSLASH;
         pos = writeHexEscape(buf, pos, 0x75, c, 4);
       } else if (isPythonPrintable(c)) {
-        if (c < 0x800) {
-          buf[pos++] = 0xc0 | (c >> 6);
-          buf[pos++] = 0x80 | (c & 0x3f);
-        } else if (c < 0x10000) {
-          buf[pos++] = 0xe0 | (c >> 12);
-          buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
-          buf[pos++] = 0x80 | (c & 0x3f);
-        } else {
-          buf[pos++] = 0xf0 | (c >> 18);
-          buf[pos++] = 0x80 | ((c >> 12) & 0x3f);
-          buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
-          buf[pos++] = 0x80 | (c & 0x3f);
-        }
+        pos = writeCodePoint(buf, pos, c);
       } else {
         buf[pos++] = BACKSLASH;
         if (c <= 0xff) pos = writeHexEscape(buf, pos, 0x78, c, 2);
