@@ -83,6 +83,7 @@ const { EXCEPTION, ONEWAY, BATCH, ITEM_STREAM_RESULT, KEEP_SERIALIZED } = Messag
 const DAEMON_NAME = "Pyro.Daemon";
 const NO_KWARGS: Readonly<PyStringDict> = Object.freeze({});
 const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * Keyword arguments for a remote call: pass `kwargs({...})` as the last argument.
@@ -365,7 +366,9 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     const callable = options.callable ?? this.#methods.has("__call__");
     const target = callable ? () => {} : {};
     Object.setPrototypeOf(target, PyroProxy.prototype);
-    return new Proxy(target, PyroProxy.#handlerFor(this)) as unknown as PyroProxy;
+    const proxy = new Proxy(target, PyroProxy.#handlerFor(this));
+    PyroProxy.#targets.set(target, this).set(proxy, this);
+    return proxy as unknown as PyroProxy;
   }
 
   /**
@@ -415,6 +418,13 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     });
     return proxy;
   }
+
+  /**
+   * The proxy behind each JavaScript Proxy and its target: inspectors (`Deno.inspect`, node's
+   * `util.inspect`) look at the target, not through the traps, and call its prototype's methods
+   * with the target (or the JavaScript Proxy) as `this`.
+   */
+  static #targets = new WeakMap<object, PyroProxy>();
 
   static #handlerFor(proxy: PyroProxy): ProxyHandler<object> {
     return {
@@ -1040,9 +1050,17 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     return this.#uri.toString();
   }
 
-  /** For Deno's console: the description. */
+  /** For `Deno.inspect` and `console.log`: the URI and state, serializer included. */
   [INSPECT](): string {
-    return this.toString();
+    const self = PyroProxy.#targets.get(this) ?? this;
+    const state = self._pyroConnected ? "connected" : "not connected";
+    const serializer = self.#serializerName ?? self.#config.SERIALIZER;
+    return `<PyroProxy; ${state}; serializer ${serializer}; for ${self.#uri}>`;
+  }
+
+  /** For node's `util.inspect`: as for `Deno.inspect`. */
+  [NODE_INSPECT](): string {
+    return this[INSPECT]();
   }
 }
 

@@ -366,6 +366,31 @@ Deno.test("PyroProxy is awaitable as itself and lazy until first use", async () 
   equal(JSON.stringify({ p: proxy }), `{"p":"${uri}"}`);
 });
 
+Deno.test("PyroProxy inspects as its URI and state (Deno.inspect, console, util.inspect)", async () => {
+  const { inspect } = await import("node:util");
+  const { daemon, uri } = serve();
+  await using _daemon = daemon;
+  await using proxy = new PyroProxy(uri, { serializer: "msgpack" });
+  const idle = `<PyroProxy; not connected; serializer msgpack; for ${uri}>`;
+  equal(Deno.inspect(proxy), idle);
+  equal(Deno.inspect(proxy, { showProxy: true }), idle);
+  equal(inspect(proxy), idle);
+  assert(Deno.inspect({ nested: [proxy] }).includes(idle));
+  equal(await proxy.echo(1), 1);
+  equal(Deno.inspect(proxy), `<PyroProxy; connected; serializer msgpack; for ${uri}>`);
+  // without a serializer of its own, the configured one; callable proxies too
+  await using plain = new PyroProxy("PYRO:x@localhost:1", {
+    config: makeConfig({ SERIALIZER: "json" }),
+    callable: true,
+  });
+  equal(typeof plain, "function");
+  equal(Deno.inspect(plain), "<PyroProxy; not connected; serializer json; for PYRO:x@localhost:1>");
+  equal(
+    inspect([plain]),
+    "[ <PyroProxy; not connected; serializer json; for PYRO:x@localhost:1> ]",
+  );
+});
+
 Deno.test("PyroProxy connection failures", async (t) => {
   await t.step("nobody listening", async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

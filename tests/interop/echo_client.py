@@ -139,6 +139,32 @@ if not marshal_client:
     report("attribute set", proxy.verbose is True, "")
     proxy.verbose = False
 
+# A proxy travels as its state (URI, metadata, handshake, serializer) and comes back the same;
+# the echo server inspects it for its log line on the way (issue 11).
+other = Pyro5.api.Proxy("PYRO:other@localhost:1")
+other._pyroSerializer = "json"
+other._pyroHandshake = {"token": 1}
+other._pyroMethods, other._pyroAttrs, other._pyroOneway = {"m1", "m2"}, {"at"}, {"m2"}
+echoed = proxy.echo(other)
+report("echo(proxy)", isinstance(echoed, Pyro5.api.Proxy)
+       and (echoed._pyroUri, echoed._pyroSerializer, echoed._pyroHandshake) == (other._pyroUri, "json", {"token": 1})
+       and (echoed._pyroMethods, echoed._pyroAttrs, echoed._pyroOneway) == ({"m1", "m2"}, {"at"}, {"m2"}),
+       repr(echoed))
+echoed = proxy.echo(Pyro5.api.Proxy("PYRONAME:some.name"))
+report("echo(PYRONAME proxy)", str(echoed._pyroUri) == "PYRONAME:some.name", repr(echoed))
+echoed = proxy.echo(proxy)
+report("echo(connected proxy to itself)", echoed._pyroUri == proxy._pyroUri
+       and echoed._pyroMethods == proxy._pyroMethods and echoed.echo(7) == 7, repr(echoed))
+echoed._pyroRelease()
+report("oneway_echo(proxy)", proxy.oneway_echo(other) is None, "")
+# Python's marshal serializer converts only top-level proxies in call arguments.
+if not marshal_client:
+    proxy.verbose = True
+    echoed = proxy.echo([other, {"k": other}])
+    report("echo(proxies in containers)", [echoed[0]._pyroUri, echoed[1]["k"]._pyroUri] == [other._pyroUri] * 2,
+           repr(echoed))
+    proxy.verbose = False
+
 slow = Pyro5.api.Proxy(uri)
 slow._pyroTimeout = 0.5
 start = time.time()
