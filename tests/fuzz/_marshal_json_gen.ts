@@ -14,34 +14,7 @@ import {
   PyTuple,
   tuple,
 } from "../../serializers/values.ts";
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same inputs on every run. */
-export class Random {
-  #state: number;
-
-  /** @param seed any 32-bit integer */
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  /** One of the items. */
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
+import type { Random } from "./_random.ts";
 
 /** What the generator may produce. */
 export interface GenOptions {
