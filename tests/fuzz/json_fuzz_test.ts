@@ -84,7 +84,7 @@ Deno.test("json fuzz: fast path and own parser agree on valid and mutated docume
   }
   const elapsed = performance.now() - started;
   ok(values > 4000, `${values} documents decoded`);
-  ok(elapsed < 10_000, `took ${elapsed} ms`);
+  ok(elapsed < 60_000, `took ${elapsed} ms`); // generous: 2 cores shared by many
 });
 
 Deno.test("json fuzz: Python reads our JSON and writes the same", async () => {
