@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { DEFAULT_CONFIG, type PyroConfig } from "./config.ts";
+import { defaultConfig, type PyroConfig } from "./config.ts";
 import {
   CommunicationError,
   ConnectionClosedError,
@@ -142,7 +142,7 @@ export interface ProxyOptions {
   /**
    * Configuration: SERIALIZER, COMMTIMEOUT, MAX_RETRIES, COMPRESSION, MAX_MESSAGE_SIZE,
    * SERPENT_BYTES_REPR are used.
-   * @default {DEFAULT_CONFIG}
+   * @default {defaultConfig()} (the built-in defaults with `PYRO_*` applied)
    */
   config?: Readonly<PyroConfig>;
   /**
@@ -338,7 +338,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
    */
   constructor(uri: string | PyroUri, options: ProxyOptions = {}) {
     this.#uri = PyroUri.from(uri);
-    this.#config = options.config ?? DEFAULT_CONFIG;
+    this.#config = options.config ?? defaultConfig();
     this.#options = options;
     const name = options.serializer ?? null;
     if (!["serpent", "marshal", "json", "msgpack"].includes(name ?? this.#config.SERIALIZER)) {

@@ -70,11 +70,11 @@ export interface PyroConfig {
   ITER_STREAM_LIFETIME: number;
   /** Seconds a stream outlives its disconnected client; 0 ends it at once. */
   ITER_STREAM_LINGER: number;
-  /** Log file (Python only; kept for compatibility). */
+  /** Where the log goes when LOGLEVEL is set: a file appended to, or `{stderr}`. */
   LOGFILE: string;
-  /** Log level. */
-  LOGLEVEL: string;
-  /** Log every wire message. */
+  /** Least level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL); null logs nothing. */
+  LOGLEVEL: string | null;
+  /** Log every wire message's header and body (at DEBUG level). */
   LOGWIRE: boolean;
   /** Use TLS. */
   SSL: boolean;
@@ -97,7 +97,7 @@ export interface PyroConfig {
 }
 
 /**
- * Pyro5 5.15's defaults, frozen.
+ * Pyro5 5.15's built-in defaults, frozen (without the environment: see {@linkcode defaultConfig}).
  *
  * @example
  * ```ts
@@ -134,8 +134,8 @@ export const DEFAULT_CONFIG: Readonly<PyroConfig> = Object.freeze({
   ITER_STREAMING: true,
   ITER_STREAM_LIFETIME: 0.0,
   ITER_STREAM_LINGER: 30.0,
-  LOGFILE: "",
-  LOGLEVEL: "",
+  LOGFILE: "pyro5.log",
+  LOGLEVEL: null,
   LOGWIRE: false,
   SSL: false,
   SSL_SERVERCERT: "",
@@ -150,6 +150,37 @@ export const DEFAULT_CONFIG: Readonly<PyroConfig> = Object.freeze({
 
 const ENV_PREFIX = "PYRO_";
 
+/** Items that are Python floats (Pyro5 parses them with `float()`, the other numbers with `int()`). */
+const FLOAT_ITEMS: ReadonlySet<string> = new Set([
+  "NS_AUTOCLEAN",
+  "NS_LOOKUP_DELAY",
+  "COMMTIMEOUT",
+  "POLLTIMEOUT",
+  "ITER_STREAM_LIFETIME",
+  "ITER_STREAM_LINGER",
+]);
+
+// What Python's int() and float() accept (digits may be grouped with underscores).
+const DIGITS = String.raw`\d+(?:_\d+)*`;
+const PY_INT = new RegExp(String.raw`^\s*[+-]?${DIGITS}\s*$`);
+const PY_FLOAT = new RegExp(
+  String.raw`^\s*[+-]?(?:(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:[eE][+-]?${DIGITS})?` +
+    String.raw`|inf|infinity|nan)\s*$`,
+  "i",
+);
+
+function parseNumber(item: string, text: string): number {
+  const isFloat = FLOAT_ITEMS.has(item);
+  if (!(isFloat ? PY_FLOAT : PY_INT).test(text)) {
+    throw new RangeError(`Invalid Pyro environment config value: ${ENV_PREFIX}${item}=${text}`);
+  }
+  const plain = text.trim().replaceAll("_", "").toLowerCase().replace(
+    /^([+-]?)inf(inity)?$/,
+    "$1Infinity",
+  );
+  return Number(plain);
+}
+
 function parseEnvValue(item: keyof PyroConfig, text: string): unknown {
   const current = DEFAULT_CONFIG[item];
   if (Array.isArray(current)) return text.split(",").map((v) => v.trim());
@@ -157,19 +188,28 @@ function parseEnvValue(item: keyof PyroConfig, text: string): unknown {
     const lower = text.toLowerCase();
     if (["0", "off", "no", "false"].includes(lower)) return false;
     if (["1", "yes", "on", "true"].includes(lower)) return true;
-    throw new RangeError(`Invalid boolean value: ${ENV_PREFIX}${item}=${text}`);
+    throw new RangeError(`Invalid boolean value: ${ENV_PREFIX}${item}=${lower}`);
   }
-  if (typeof current === "number") {
-    const value = Number(text.trim());
-    const isInt = Number.isInteger(current) &&
-      !["NS_AUTOCLEAN", "NS_LOOKUP_DELAY"].includes(item) &&
-      !item.includes("TIMEOUT") && !item.startsWith("ITER_STREAM_");
-    if (text.trim() === "" || Number.isNaN(value) || (isInt && !Number.isInteger(value))) {
-      throw new RangeError(`Invalid Pyro environment config value: ${ENV_PREFIX}${item}=${text}`);
-    }
-    return value;
-  }
+  if (typeof current === "number") return parseNumber(item, text);
   return text;
+}
+
+/**
+ * Whether a configuration item is a Python float (a time in seconds), for showing it as Pyro5
+ * does (`2.0`, not `2`).
+ *
+ * @param item the item's name
+ * @returns true for float items
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { isFloatItem } from "./config.ts";
+ * assert(isFloatItem("COMMTIMEOUT") && !isFloatItem("NS_PORT"));
+ * ```
+ */
+export function isFloatItem(item: string): boolean {
+  return FLOAT_ITEMS.has(item);
 }
 
 /**
@@ -222,4 +262,66 @@ export function configFromEnv(
  */
 export function makeConfig(overrides: Partial<PyroConfig> = {}): Readonly<PyroConfig> {
   return Object.freeze({ ...DEFAULT_CONFIG, ...overrides });
+}
+
+/**
+ * The `PYRO_*` variables of this process that may be read without a permission prompt: all of
+ * them with `--allow-env`, otherwise those of the known items that `--allow-env=PYRO_X` grants
+ * one by one. Without env permission: none, and no prompt.
+ *
+ * @returns variable name to value
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { pyroEnvironment } from "./config.ts";
+ * assert(Object.keys(pyroEnvironment()).every((name) => name.startsWith("PYRO_")));
+ * ```
+ */
+export function pyroEnvironment(): Record<string, string> {
+  const found: Record<string, string> = {};
+  if (Deno.permissions.querySync({ name: "env" }).state === "granted") {
+    for (const [name, value] of Object.entries(Deno.env.toObject())) {
+      if (name.startsWith(ENV_PREFIX)) found[name] = value;
+    }
+    return found;
+  }
+  for (const item of Object.keys(DEFAULT_CONFIG)) {
+    const variable = ENV_PREFIX + item;
+    if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") continue;
+    const value = Deno.env.get(variable);
+    if (value !== undefined) found[variable] = value;
+  }
+  return found;
+}
+
+let processDefaults: { config: Readonly<PyroConfig> } | { error: unknown } | undefined;
+
+/**
+ * The configuration used when none is passed: {@linkcode DEFAULT_CONFIG} with the process's
+ * `PYRO_*` environment applied, as Pyro5 reads its environment at start-up. Read once, on the
+ * first call, from the variables {@linkcode pyroEnvironment} may read (never prompting);
+ * `new Daemon()`, `new PyroProxy(...)`, `locateNS()`, `resolve()` and `startNameServer()` use it
+ * unless given a `config`.
+ *
+ * @returns the frozen configuration (the same object on every call)
+ * @throws {RangeError} on every call, when a `PYRO_*` variable is unknown or has a bad value
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { defaultConfig } from "./config.ts";
+ * assert(Object.isFrozen(defaultConfig()) && defaultConfig() === defaultConfig());
+ * ```
+ */
+export function defaultConfig(): Readonly<PyroConfig> {
+  processDefaults ??= (() => {
+    try {
+      return { config: configFromEnv(pyroEnvironment()) };
+    } catch (error) {
+      return { error };
+    }
+  })();
+  if ("error" in processDefaults) throw processDefaults.error;
+  return processDefaults.config;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { type ProxyOptions, PyroProxy } from "./client.ts";
-import { DEFAULT_CONFIG, type PyroConfig } from "./config.ts";
+import { defaultConfig, type PyroConfig } from "./config.ts";
 import { NamingError, PyroError, TimeoutError } from "./errors.ts";
 import { broadcastLocate } from "./nameserver/broadcast.ts";
 import { PyroUri } from "./uri.ts";
@@ -23,9 +23,8 @@ export interface LocateOptions {
    */
   broadcast?: boolean;
   /**
-   * NS_HOST, NS_PORT, NS_BCPORT, BROADCAST_ADDRS, PREFER_IP_VERSION come from here; pass
-   * `configFromEnv()` to honour `PYRO_NS_HOST` and friends.
-   * @default {DEFAULT_CONFIG}
+   * NS_HOST, NS_PORT, NS_BCPORT, BROADCAST_ADDRS, PREFER_IP_VERSION come from here.
+   * @default {defaultConfig()} (the built-in defaults with `PYRO_*` applied)
    */
   config?: Readonly<PyroConfig>;
   /**
@@ -92,7 +91,7 @@ export async function locateNS(
   port: number | null = null,
   options: LocateOptions = {},
 ): Promise<PyroProxy> {
-  const config = options.config ?? DEFAULT_CONFIG;
+  const config = options.config ?? defaultConfig();
   const proxyOptions: ProxyOptions = { config, ...options.proxyOptions };
   let nsHost = host ?? "";
   let nsPort = port || 0;
@@ -186,7 +185,7 @@ export async function resolve(
   if (typeof uri !== "string" && !(uri instanceof PyroUri)) {
     throw new TypeError("can only resolve Pyro URIs");
   }
-  const config = options.config ?? DEFAULT_CONFIG;
+  const config = options.config ?? defaultConfig();
   // A PYRONAME/PYROMETA host without a port means the configured name server port.
   const parsed = typeof uri === "string" ? new PyroUri(uri, { nsPort: config.NS_PORT }) : uri;
   if (parsed.protocol === "PYRO") return parsed;

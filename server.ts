@@ -81,7 +81,7 @@ import {
 import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
 import { formatTraceback } from "./_traceback.ts";
 import { PyroProxy } from "./client.ts";
-import { DEFAULT_CONFIG, type PyroConfig } from "./config.ts";
+import { defaultConfig, type PyroConfig } from "./config.ts";
 import {
   CommunicationError,
   DaemonError,
@@ -175,7 +175,7 @@ export interface DaemonOptions {
   /**
    * Configuration: COMMTIMEOUT, MAX_MESSAGE_SIZE, COMPRESSION, THREADPOOL_SIZE, ITER_*,
    * HOST, NATHOST/NATPORT, SERPENT_BYTES_REPR, POLLTIMEOUT are used.
-   * @default {DEFAULT_CONFIG}
+   * @default {defaultConfig()} (the built-in defaults with `PYRO_*` applied)
    */
   config?: Readonly<PyroConfig>;
   /**
@@ -403,7 +403,7 @@ export class Daemon implements AsyncDisposable {
    * @throws {Deno.errors.AddrInUse} when the address is taken (and other listen errors)
    */
   constructor(options: DaemonOptions = {}) {
-    const config = options.config ?? DEFAULT_CONFIG;
+    const config = options.config ?? defaultConfig();
     this.config = config;
     this.#options = options;
     const natHost = options.natHost !== undefined ? options.natHost : config.NATHOST;

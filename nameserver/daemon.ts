@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { DEFAULT_CONFIG, type PyroConfig } from "../config.ts";
+import { defaultConfig, type PyroConfig } from "../config.ts";
 import { Daemon } from "../server.ts";
 import type { PyroUri } from "../uri.ts";
 import { AutoCleaner } from "./autoclean.ts";
@@ -85,7 +85,7 @@ export interface StartNameServerOptions {
   limits?: Partial<NameServerLimits>;
   /**
    * Configuration for the daemon and the defaults above.
-   * @default {DEFAULT_CONFIG}
+   * @default {defaultConfig()} (the built-in defaults with `PYRO_*` applied)
    */
   config?: Readonly<PyroConfig>;
   /**
@@ -217,7 +217,7 @@ function isLoopback(host: string): boolean {
 export async function startNameServer(
   options: StartNameServerOptions = {},
 ): Promise<RunningNameServer> {
-  const config = options.config ?? DEFAULT_CONFIG;
+  const config = options.config ?? defaultConfig();
   const autoClean = options.autoClean ?? config.NS_AUTOCLEAN;
   const storage = typeof options.storage === "object"
     ? options.storage
