@@ -8,9 +8,26 @@
 import assert from "node:assert";
 import { peerEnv, repoPath } from "./_peer.ts";
 
-const tasks: Record<string, string> = JSON.parse(
+const taskEntries: Record<string, { command: string; description: string }> = JSON.parse(
   await Deno.readTextFile(repoPath("deno.json")),
 ).tasks;
+const tasks: Record<string, string> = Object.fromEntries(
+  Object.entries(taskEntries).map(([name, { command }]) => [name, command]),
+);
+
+Deno.test("deno task lists a description for every task", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task"],
+    cwd: repoPath("."),
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const listing = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  for (const [name, { description }] of Object.entries(taskEntries)) {
+    assert.ok(description?.length > 10, `task ${name} has no description`);
+    assert.ok(listing.includes(`- ${name}\n    // ${description}\n`), `${name} in: ${listing}`);
+  }
+});
 
 const COMMANDS = [
   { task: "ns", compile: "compile:pyrons", entry: "cli/ns.ts" },
