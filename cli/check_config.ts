@@ -134,7 +134,7 @@ export function main(args: string[], io: Pick<CommandIo, "out" | "err" | "env">)
     const value = showValue(item, config[item as keyof PyroConfig]);
     lines.push(`${item} = ${value}  (${source})`);
   }
-  io.out(lines.join("\n"));
+  for (const line of lines) io.out(line);
   return 0;
 }
 
