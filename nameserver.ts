@@ -14,7 +14,8 @@
  * | --------------------------- | ----------------------------------------------------- |
  * | `nameserver/name_server.ts` | the remote interface and its input checks             |
  * | `nameserver/storage.ts`     | the storage contract, memory storage                  |
- * | `nameserver/storage_sql.ts` | sqlite storage on `node:sqlite` (WAL, transactions)   |
+ * | `nameserver/storage_sql.ts` | sqlite storage in Pyro5's schema (WAL, transactions)  |
+ * | `nameserver/_sql_file.ts`   | which sqlite files it opens; clear refusals           |
  * | `nameserver/python_regex.ts`| Python regex → JavaScript RegExp                      |
  * | `nameserver/broadcast.ts`   | UDP responder and broadcast lookup (`node:dgram`)     |
  * | `nameserver/autoclean.ts`   | NS_AUTOCLEAN                                          |
@@ -50,12 +51,7 @@ export {
   type NameRegistration,
   type NameStorage,
 } from "./nameserver/storage.ts";
-export {
-  SQL_APPLICATION_ID,
-  SQL_SCHEMA_VERSION,
-  SqlStorage,
-  type SqlStorageOptions,
-} from "./nameserver/storage_sql.ts";
+export { SqlStorage, type SqlStorageOptions } from "./nameserver/storage_sql.ts";
 export { pythonRegex } from "./nameserver/python_regex.ts";
 export {
   BROADCAST_REQUEST,

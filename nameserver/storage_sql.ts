@@ -1,18 +1,23 @@
 /**
- * Persistent name server storage in a sqlite file (`-s sql:FILE`), on `node:sqlite`.
+ * Persistent name server storage in a sqlite file (`-s sql:FILE`), on `node:sqlite`, in Pyro5
+ * 5.15's schema: Python's name server (`python3 -m Pyro5.nameserver -s sql:FILE`) and ours open
+ * each other's files and see the same names and metadata.
  *
- * The schema is our own, not Pyro5's:
+ * | table           | columns                                                              |
+ * | --------------- | -------------------------------------------------------------------- |
+ * | `pyro_names`    | `id` integer PRIMARY KEY, `name` nvarchar NOT NULL UNIQUE, `uri` nvarchar NOT NULL |
+ * | `pyro_metadata` | `object` integer NOT NULL → `pyro_names.id`, `metadata` nvarchar NOT NULL: one row per tag |
  *
- * | table    | columns                                                    |
- * | -------- | ---------------------------------------------------------- |
- * | `ns_name` | `id` INTEGER PRIMARY KEY, `name` TEXT UNIQUE, `uri` TEXT   |
- * | `ns_tag`  | `tag` TEXT, `name_id` → `ns_name.id` ON DELETE CASCADE; PK (`tag`, `name_id`) |
+ * We add two indexes on `pyro_metadata` (by `object` and by `metadata`) so that lookups and
+ * metadata searches do not scan the table; Pyro5 does not need them and does not mind them.
+ * Which files are opened, and which are refused untouched, is described in `_sql_file.ts`:
+ * Pyro5 stamps no application id on its files, so they are recognised by their exact tables
+ * and columns.
  *
- * `PRAGMA application_id` marks the file as ours and `PRAGMA user_version` holds the schema
- * version. The database runs in WAL mode with `synchronous=FULL`; every change is one
- * `BEGIN IMMEDIATE … COMMIT` transaction, so a registration is either entirely there or not at
- * all, whenever the process dies, and an acknowledged one survives a crash. Metadata searches
- * are SQL queries over the tag table (its primary key is the tag index).
+ * The database runs in WAL mode with `synchronous=FULL`; every change is one
+ * `BEGIN IMMEDIATE … COMMIT` transaction, so a registration (its name and all its tags) is
+ * either entirely there or not at all, whenever the process dies, and an acknowledged one
+ * survives a crash. Metadata searches are SQL queries over the tag table.
  *
  * Needs `--allow-read` and `--allow-write` for the file (and its `-wal` and `-shm` companions).
  *
@@ -21,11 +26,13 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { NamingError } from "../errors.ts";
 import type { MetadataMatch, NameRegistration, NameStorage } from "./storage.ts";
-
-/** `PRAGMA application_id` of our name server databases ("PyNS"). */
-export const SQL_APPLICATION_ID = 0x50794e53;
-/** Schema version in `PRAGMA user_version`. */
-export const SQL_SCHEMA_VERSION = 1;
+import {
+  inspectFile,
+  inspectSchema,
+  openFailure,
+  PYRO5_INDEXES,
+  PYRO5_TABLES,
+} from "./_sql_file.ts";
 
 /** Options for {@linkcode SqlStorage}. */
 export interface SqlStorageOptions {
@@ -43,21 +50,8 @@ export interface SqlStorageOptions {
   busyTimeout?: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ns_name (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  uri TEXT NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS ns_tag (
-  tag TEXT NOT NULL,
-  name_id INTEGER NOT NULL REFERENCES ns_name(id) ON DELETE CASCADE,
-  PRIMARY KEY (tag, name_id)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ns_tag_by_name ON ns_tag(name_id);
-`;
-
-const TAGS_OF = "(SELECT json_group_array(tag) FROM ns_tag WHERE name_id = n.id)";
+const TAGS_OF = "(SELECT json_group_array(DISTINCT metadata) FROM pyro_metadata " +
+  "WHERE object = n.id)";
 
 interface Statements {
   count: StatementSync;
@@ -68,6 +62,7 @@ interface Statements {
   idOf: StatementSync;
   clearTags: StatementSync;
   addTag: StatementSync;
+  removeTags: StatementSync;
   remove: StatementSync;
   listAll: StatementSync;
   listAllTags: StatementSync;
@@ -128,11 +123,13 @@ export class SqlStorage implements NameStorage {
   readonly file: string;
 
   /**
-   * Opens (creating when needed) the database file.
+   * Opens the database file: a Pyro5 name server database, or a new or empty file that gets
+   * Pyro5's tables. Any other file is refused and left unchanged.
    *
    * @param file path of the sqlite file; `:memory:` is refused, as in Pyro5
    * @param options durability and locking settings
-   * @throws {NamingError} when the file cannot be opened or is not one of our databases
+   * @throws {NamingError} when the file is not a name server database (another application's,
+   *   another schema), or cannot be created, read or written; the message names the file
    */
   constructor(file: string, options: SqlStorageOptions = {}) {
     if (file === ":memory:" || file === "") {
@@ -141,40 +138,52 @@ export class SqlStorage implements NameStorage {
       );
     }
     this.file = file;
+    // Look before writing: a refused file is only ever read, on an immutable connection.
+    this.#refuseForeign(inspectFile(file));
     try {
       this.#db = new DatabaseSync(file, { enableForeignKeyConstraints: true });
     } catch (error) {
-      throw sqliteError("open", error);
+      throw openFailure(file, error);
     }
     try {
       this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeout ?? 5000)}`);
-      this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
       this.#db.exec("PRAGMA foreign_keys = ON");
       this.#initSchema();
+      this.#db.exec("PRAGMA journal_mode = WAL");
       this.#statements = this.#prepare();
     } catch (error) {
       this.#db.close();
-      throw error instanceof NamingError ? error : sqliteError("open", error);
+      throw error instanceof NamingError ? error : openFailure(file, error);
     }
   }
 
+  #refuseForeign(verdict: ReturnType<typeof inspectSchema>): void {
+    if (verdict.kind !== "foreign") return;
+    throw new NamingError(
+      `Refusing to use ${this.file} as the name server database: ${verdict.reason}`,
+    );
+  }
+
+  /** Creates Pyro5's tables in an empty file, after checking again under the write lock. */
   #initSchema(): void {
-    this.#transaction("open", () => {
-      const appId = Number(this.#db.prepare("PRAGMA application_id").get()?.application_id ?? 0);
-      const version = Number(this.#db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
-      if (appId !== 0 && appId !== SQL_APPLICATION_ID) {
-        throw new NamingError(`not a name server database: ${this.file}`);
-      }
-      if (version > SQL_SCHEMA_VERSION) {
-        throw new NamingError(
-          `name server database has schema version ${version}, newer than ${SQL_SCHEMA_VERSION}`,
-        );
-      }
-      this.#db.exec(SCHEMA);
-      this.#db.exec(`PRAGMA application_id = ${SQL_APPLICATION_ID}`);
-      this.#db.exec(`PRAGMA user_version = ${SQL_SCHEMA_VERSION}`);
-    });
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      throw openFailure(this.file, error);
+    }
+    try {
+      const verdict = inspectSchema(this.#db);
+      this.#refuseForeign(verdict);
+      if (verdict.kind === "empty") this.#db.exec(PYRO5_TABLES);
+      this.#db.exec(PYRO5_INDEXES);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      try {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      } catch { /* the original error matters more */ }
+      throw error;
+    }
   }
 
   #prepare(): Statements {
@@ -182,27 +191,33 @@ export class SqlStorage implements NameStorage {
     const select = (withTags: boolean, where: string) =>
       db.prepare(
         `SELECT n.name AS name, n.uri AS uri${withTags ? `, ${TAGS_OF} AS tags` : ""}
-         FROM ns_name n ${where} ORDER BY n.id`,
+         FROM pyro_names n ${where} ORDER BY n.id`,
       );
-    const anyWhere = "WHERE n.id IN (SELECT name_id FROM ns_tag WHERE tag IN " +
+    const anyWhere = "WHERE n.id IN (SELECT object FROM pyro_metadata WHERE metadata IN " +
       "(SELECT value FROM json_each(?)))";
-    const allWhere = "WHERE n.id IN (SELECT name_id FROM ns_tag WHERE tag IN " +
-      "(SELECT value FROM json_each(?)) GROUP BY name_id HAVING count(*) = ?)";
+    const allWhere = "WHERE n.id IN (SELECT object FROM pyro_metadata WHERE metadata IN " +
+      "(SELECT value FROM json_each(?)) GROUP BY object HAVING count(DISTINCT metadata) = ?)";
     return {
-      count: db.prepare("SELECT count(*) AS c FROM ns_name"),
-      get: db.prepare(`SELECT n.uri AS uri, ${TAGS_OF} AS tags FROM ns_name n WHERE n.name = ?`),
-      has: db.prepare("SELECT 1 AS x FROM ns_name WHERE name = ?"),
+      count: db.prepare("SELECT count(*) AS c FROM pyro_names"),
+      get: db.prepare(
+        `SELECT n.uri AS uri, ${TAGS_OF} AS tags FROM pyro_names n WHERE n.name = ?`,
+      ),
+      has: db.prepare("SELECT 1 AS x FROM pyro_names WHERE name = ?"),
       upsert: db.prepare(
-        "INSERT INTO ns_name(name, uri) VALUES (?, ?) " +
+        "INSERT INTO pyro_names(name, uri) VALUES (?, ?) " +
           "ON CONFLICT(name) DO UPDATE SET uri = excluded.uri RETURNING id",
       ),
       insertNew: db.prepare(
-        "INSERT INTO ns_name(name, uri) VALUES (?, ?) ON CONFLICT(name) DO NOTHING RETURNING id",
+        "INSERT INTO pyro_names(name, uri) VALUES (?, ?) ON CONFLICT(name) DO NOTHING " +
+          "RETURNING id",
       ),
-      idOf: db.prepare("SELECT id FROM ns_name WHERE name = ?"),
-      clearTags: db.prepare("DELETE FROM ns_tag WHERE name_id = ?"),
-      addTag: db.prepare("INSERT OR IGNORE INTO ns_tag(tag, name_id) VALUES (?, ?)"),
-      remove: db.prepare("DELETE FROM ns_name WHERE name = ?"),
+      idOf: db.prepare("SELECT id FROM pyro_names WHERE name = ?"),
+      clearTags: db.prepare("DELETE FROM pyro_metadata WHERE object = ?"),
+      addTag: db.prepare("INSERT INTO pyro_metadata(object, metadata) VALUES (?, ?)"),
+      removeTags: db.prepare(
+        "DELETE FROM pyro_metadata WHERE object IN (SELECT id FROM pyro_names WHERE name = ?)",
+      ),
+      remove: db.prepare("DELETE FROM pyro_names WHERE name = ?"),
       listAll: select(false, ""),
       listAllTags: select(true, ""),
       listRange: select(false, "WHERE n.name >= ? AND n.name < ?"),
@@ -311,7 +326,7 @@ export class SqlStorage implements NameStorage {
         | undefined;
       if (!row) return false;
       s.clearTags.run(row.id);
-      for (const tag of metadata) s.addTag.run(tag, row.id);
+      for (const tag of new Set(metadata)) s.addTag.run(row.id, tag);
       return true;
     });
   }
@@ -329,7 +344,7 @@ export class SqlStorage implements NameStorage {
       const row = s.idOf.get(name) as { id: number } | undefined;
       if (!row) return false;
       s.clearTags.run(row.id);
-      for (const tag of metadata) s.addTag.run(tag, row.id);
+      for (const tag of new Set(metadata)) s.addTag.run(row.id, tag);
       return true;
     });
   }
@@ -344,7 +359,10 @@ export class SqlStorage implements NameStorage {
     const s = this.#statements;
     return this.#transaction("remove", () => {
       let removed = 0;
-      for (const name of names) removed += Number(s.remove.run(name).changes);
+      for (const name of names) {
+        s.removeTags.run(name);
+        removed += Number(s.remove.run(name).changes);
+      }
       return removed;
     });
   }

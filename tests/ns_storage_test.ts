@@ -1,12 +1,13 @@
 /**
  * The name server storages: the same behaviour table run against the memory and the sqlite
- * storage, then what only the sqlite one does (reopen, foreign files, two handles on one file).
+ * storage, then what only the sqlite one does (reopen, Pyro5's schema, foreign files left
+ * unchanged, paths that cannot be written, two handles on one file).
  */
-import { deepStrictEqual, strictEqual, throws } from "node:assert";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { DatabaseSync } from "node:sqlite";
 import { NamingError } from "../errors.ts";
 import { MemoryStorage, type NameStorage } from "../nameserver/storage.ts";
-import { SQL_APPLICATION_ID, SqlStorage } from "../nameserver/storage_sql.ts";
+import { SqlStorage } from "../nameserver/storage_sql.ts";
 
 async function tempDb(): Promise<{ file: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "ns_storage_" });
@@ -150,28 +151,234 @@ Deno.test("SqlStorage survives reopening", async () => {
   }
   const raw = new DatabaseSync(db.file);
   try {
+    // Pyro5's schema, and no stamp of ours: Pyro5 stamps none either
+    strictEqual(Number(raw.prepare("PRAGMA application_id").get()!.application_id), 0);
+    strictEqual(Number(raw.prepare("PRAGMA user_version").get()!.user_version), 0);
+    deepStrictEqual(
+      raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all()
+        .map((r) => r.name),
+      ["pyro_metadata", "pyro_names"],
+    );
     strictEqual(
-      Number(raw.prepare("PRAGMA application_id").get()!.application_id),
-      SQL_APPLICATION_ID,
+      Number(raw.prepare("SELECT count(*) AS c FROM pyro_metadata WHERE metadata = 't0'").get()!.c),
+      16,
     );
     strictEqual(String(raw.prepare("PRAGMA journal_mode").get()!.journal_mode), "wal");
     strictEqual(String(raw.prepare("PRAGMA integrity_check").get()!.integrity_check), "ok");
+    strictEqual(raw.prepare("PRAGMA foreign_key_check").all().length, 0);
   } finally {
     raw.close();
   }
 });
 
-Deno.test("SqlStorage refuses :memory:, foreign databases and closed use", async () => {
+Deno.test("SqlStorage refuses :memory: and closed use", async () => {
   throws(() => new SqlStorage(":memory:"), NamingError);
   await using db = await tempDb();
-  const foreign = new DatabaseSync(db.file);
-  foreign.exec("PRAGMA application_id = 1234; CREATE TABLE t(x)");
-  foreign.close();
-  throws(() => new SqlStorage(db.file), /not a name server database/);
-  const storage = new SqlStorage(`${db.file}.2`);
+  const storage = new SqlStorage(db.file);
   storage.close();
   throws(() => storage.count(), /closed/);
-  throws(() => new SqlStorage("/nonexistent-dir/x/y.sqlite"), NamingError);
+});
+
+/** The bytes of every file in a directory, by name. */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const entry of Deno.readDir(dir)) {
+    const bytes = await Deno.readFile(`${dir}/${entry.name}`);
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    files.set(
+      entry.name,
+      `${bytes.length}:${[...new Uint8Array(digest)].join(",")}`,
+    );
+  }
+  return files;
+}
+
+/** sqlite files that are not a name server's, each made by `make` on a fresh path. */
+const FOREIGN_FILES: [string, (file: string) => void, RegExp][] = [
+  [
+    "another application's tables",
+    (file) => sql(file, "CREATE TABLE t(x); INSERT INTO t VALUES (1)"),
+    /not a name server database \(its tables: t\)/,
+  ],
+  [
+    "another application's tables, in WAL mode",
+    (file) =>
+      sql(
+        file,
+        "PRAGMA journal_mode = WAL; CREATE TABLE orders(id, item); INSERT INTO orders VALUES (1, 'x')",
+      ),
+    /its tables: orders/,
+  ],
+  [
+    "an application id on an empty database",
+    (file) => sql(file, "PRAGMA application_id = 1234; CREATE TABLE t(x); DROP TABLE t"),
+    /application id 0x000004d2 of another application/,
+  ],
+  [
+    "a user_version on an empty database",
+    (file) => sql(file, "PRAGMA user_version = 7; CREATE TABLE t(x); DROP TABLE t"),
+    /empty database with user_version 7/,
+  ],
+  [
+    "pyro-deno's earlier schema",
+    (file) =>
+      sql(
+        file,
+        "PRAGMA application_id = 1350127187; PRAGMA journal_mode = WAL; CREATE TABLE ns_name (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uri TEXT NOT NULL) STRICT; CREATE TABLE ns_tag (tag TEXT NOT NULL, name_id INTEGER NOT NULL, PRIMARY KEY (tag, name_id)) STRICT, WITHOUT ROWID; INSERT INTO ns_name(name, uri) VALUES ('a', 'PYRO:a@h:1')",
+      ),
+    /pyro-deno's earlier name server tables \(ns_name, ns_tag\)/,
+  ],
+  [
+    "old Pyro's schema without metadata",
+    (file) =>
+      sql(
+        file,
+        "CREATE TABLE pyro_names (id integer PRIMARY KEY, name nvarchar NOT NULL UNIQUE, uri nvarchar NOT NULL); INSERT INTO pyro_names(name, uri) VALUES ('a', 'PYRO:a@h:1')",
+      ),
+    /pyro_names without pyro_metadata/,
+  ],
+  [
+    "Pyro5's tables and another one",
+    (file) => sql(file, `${PYRO5} CREATE TABLE mine(x)`),
+    /its tables: mine, pyro_metadata, pyro_names/,
+  ],
+  [
+    "Pyro5's tables with other columns",
+    (file) => sql(file, PYRO5.replace("uri nvarchar NOT NULL", "url text NOT NULL")),
+    /pyro_names has the columns \(id integer, name nvarchar, url text\)/,
+  ],
+  [
+    "Pyro5's tables with a trigger",
+    (file) =>
+      sql(
+        file,
+        `${PYRO5} CREATE TRIGGER t AFTER INSERT ON pyro_names BEGIN DELETE FROM pyro_metadata; END`,
+      ),
+    /has the trigger t besides/,
+  ],
+  [
+    "Pyro5's tables without a unique name",
+    (file) => sql(file, PYRO5.replace("NOT NULL UNIQUE", "NOT NULL")),
+    /name column is not unique/,
+  ],
+  [
+    "Pyro5's tables with an application id",
+    (file) => sql(file, `${PYRO5} PRAGMA application_id = 99`),
+    /application id 0x00000063/,
+  ],
+  [
+    "a text file",
+    (file) => Deno.writeTextFileSync(file, "name,uri\n".repeat(100)),
+    /not a sqlite database/,
+  ],
+];
+
+/** Pyro5 5.15's tables, as its SqlStorage creates them. */
+const PYRO5 = `CREATE TABLE pyro_names (id integer PRIMARY KEY, name nvarchar NOT NULL UNIQUE,
+  uri nvarchar NOT NULL);
+CREATE TABLE pyro_metadata (object integer NOT NULL, metadata nvarchar NOT NULL,
+  FOREIGN KEY(object) REFERENCES pyro_names(id));`;
+
+function sql(file: string, statements: string): void {
+  const db = new DatabaseSync(file);
+  try {
+    db.exec(statements);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("SqlStorage refuses other sqlite files and leaves them byte for byte unchanged", async (t) => {
+  for (const [what, make, reason] of FOREIGN_FILES) {
+    await t.step(what, async () => {
+      await using db = await tempDb();
+      make(db.file);
+      const dir = db.file.slice(0, db.file.lastIndexOf("/"));
+      const before = await snapshot(dir);
+      for (const open of [() => new SqlStorage(db.file), () => new SqlStorage(db.file)]) {
+        throws(open, (e: unknown) => {
+          ok(e instanceof NamingError, String(e));
+          ok(
+            e.message.startsWith(`Refusing to use ${db.file} as the name server database: `),
+            e.message,
+          );
+          ok(reason.test(e.message), e.message);
+          return true;
+        });
+      }
+      deepStrictEqual(await snapshot(dir), before, "the file (and its directory) changed");
+    });
+  }
+});
+
+Deno.test("SqlStorage initialises a missing, an empty and a table-less file with Pyro5's tables", async (t) => {
+  const cases: [string, (file: string) => void][] = [
+    ["missing", () => {}],
+    ["zero bytes", (file) => Deno.writeFileSync(file, new Uint8Array())],
+    ["a sqlite database without tables", (file) => sql(file, "CREATE TABLE t(x); DROP TABLE t")],
+  ];
+  for (const [what, make] of cases) {
+    await t.step(what, async () => {
+      await using db = await tempDb();
+      make(db.file);
+      const storage = new SqlStorage(db.file);
+      try {
+        storage.put("a", "PYRO:a@h:1", ["x"]);
+      } finally {
+        storage.close();
+      }
+      const raw = new DatabaseSync(db.file, { readOnly: true });
+      try {
+        deepStrictEqual(
+          raw.prepare(
+            "SELECT name, uri, metadata FROM pyro_names JOIN pyro_metadata ON object = id",
+          )
+            .all().map((r) => ({ ...r })),
+          [{ name: "a", uri: "PYRO:a@h:1", metadata: "x" }],
+        );
+      } finally {
+        raw.close();
+      }
+    });
+  }
+});
+
+Deno.test("SqlStorage names the path and the reason when a file cannot be created or read", async (t) => {
+  await using db = await tempDb();
+  const dir = db.file.slice(0, db.file.lastIndexOf("/"));
+  const cases: [string, string, RegExp][] = [
+    [
+      "missing directory",
+      `${dir}/no/such/dir/ns.sqlite`,
+      /^Cannot create the name server database .*\/no\/such\/dir\/ns\.sqlite: its directory .*\/no\/such\/dir does not exist$/,
+    ],
+    [
+      "a file as directory",
+      `${db.file}x/ns.sqlite`,
+      /^Cannot create the name server database .*names\.sqlitex\/ns\.sqlite: .*names\.sqlitex is not a directory$/,
+    ],
+    [
+      "a directory as the file",
+      dir,
+      /^Refusing to use .* as the name server database: it is not a regular file$/,
+    ],
+    // with --allow-all (as this test runs) the kernel refuses; without it, Deno (see cli tests)
+    [
+      "sysfs",
+      "/sys/ns.sqlite",
+      /^Cannot create the name server database \/sys\/ns\.sqlite: the directory \/sys is read-only or not writable$/,
+    ],
+  ];
+  Deno.writeTextFileSync(`${db.file}x`, "a file");
+  for (const [what, file, message] of cases) {
+    await t.step(what, () => {
+      throws(() => new SqlStorage(file), (e: unknown) => {
+        ok(e instanceof NamingError, String(e));
+        ok(message.test(e.message), e.message);
+        return true;
+      });
+    });
+  }
 });
 
 Deno.test("SqlStorage two handles on one file see each other's writes", async () => {
@@ -208,4 +415,45 @@ Deno.test("SqlStorage rolls back a failed registration completely", async () => 
   } finally {
     storage.close();
   }
+});
+
+Deno.test("deno task ns -s sql:... says in one line why a file cannot be used", async (t) => {
+  await using db = await tempDb();
+  sql(db.file, "PRAGMA journal_mode = WAL; CREATE TABLE orders(id, item)");
+  const dir = db.file.slice(0, db.file.lastIndexOf("/"));
+  const before = await snapshot(dir);
+  const cases: [string, string, RegExp][] = [
+    [
+      "a kernel file system (Deno refuses it without --allow-all)",
+      "/sys/ns.sqlite",
+      /^Error: .*Cannot use the name server database \/sys\/ns\.sqlite: \/sys is a read-only kernel file system where no database can be created$/,
+    ],
+    [
+      "a missing directory",
+      "/nonexistent-dir/x/ns.sqlite",
+      /^Error: .*Cannot create the name server database \/nonexistent-dir\/x\/ns\.sqlite: its directory \/nonexistent-dir\/x does not exist$/,
+    ],
+    [
+      "another application's database",
+      db.file,
+      /^Error: .*Refusing to use .*names\.sqlite as the name server database: it is not a name server database \(its tables: orders\)$/,
+    ],
+  ];
+  for (const [what, file, message] of cases) {
+    await t.step(what, async () => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "--quiet", "ns", "-n", "127.0.0.1", "-p", "0", "-x", "-s", `sql:${file}`],
+        cwd: new URL("..", import.meta.url),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr).trim();
+      strictEqual(output.code, 1, stderr);
+      strictEqual(stderr.split("\n").length, 1, stderr);
+      ok(message.test(stderr), stderr);
+    });
+  }
+  deepStrictEqual(await snapshot(dir), before, "the file (and its directory) changed");
 });
