@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { MessageConnection } from "./protocol/connection.ts";
+import type { Link, PeerCertificate } from "./protocol/transport.ts";
 import type { Message } from "./protocol/message.ts";
 import type { Daemon } from "./server.ts";
 
@@ -45,22 +46,35 @@ export function disposeInstance(instance: object): void {
 export class ClientConnection {
   /** The client's address (Pyro5's `client_sock_addr`). */
   readonly remoteAddr: Deno.Addr;
+  /** Whether the connection speaks TLS. */
+  readonly secure: boolean;
   /** Instances of registered classes for this connection (instance mode `session`). */
   readonly pyroInstances: Map<object, object> = new Map();
   /** The data the client sent in its connect handshake (undefined before the handshake). */
   handshake: unknown = undefined;
   #connection: MessageConnection;
+  #link: Link;
   #resources = new Set<Resource>();
 
   /**
    * Describes a client connection (the daemon makes these).
    *
-   * @param remoteAddr the client's address
-   * @param connection the message connection
+   * @param link the client's connection
+   * @param connection the message connection over it
    */
-  constructor(remoteAddr: Deno.Addr, connection: MessageConnection) {
-    this.remoteAddr = remoteAddr;
+  constructor(link: Link, connection: MessageConnection) {
+    this.remoteAddr = link.remoteAddr;
+    this.secure = link.secure;
+    this.#link = link;
     this.#connection = connection;
+  }
+
+  /**
+   * The certificate the client presented (two-way TLS), or null: what Pyro5's
+   * `conn.getpeercert()` gives a `validateHandshake` that checks who is calling.
+   */
+  get peerCertificate(): PeerCertificate | null {
+    return this.#link.peerCertificate;
   }
 
   /** The message connection to the client. */

@@ -35,6 +35,14 @@ import {
   SerializeError,
   TimeoutError,
 } from "./errors.ts";
+import {
+  type ClientTlsSettings,
+  clientTlsSettings,
+  connectLink,
+  type Link,
+  linkOver,
+  type PeerCertificate,
+} from "./protocol/transport.ts";
 import { MessageConnection } from "./protocol/connection.ts";
 import {
   type Message,
@@ -141,7 +149,9 @@ export interface ProxyOptions {
   handshake?: unknown;
   /**
    * Configuration: SERIALIZER, COMMTIMEOUT, MAX_RETRIES, COMPRESSION, MAX_MESSAGE_SIZE,
-   * SERPENT_BYTES_REPR are used.
+   * SERPENT_BYTES_REPR, PREFER_IP_VERSION and the TLS items (SSL, SSL_CLIENTCERT, SSL_CLIENTKEY,
+   * SSL_CLIENTKEYPASSWD, SSL_CACERTS) are used. With SSL, the proxy speaks only TLS: it checks the
+   * daemon's certificate against SSL_CACERTS (or the system's roots) and the URI's host name.
    * @default {defaultConfig()} (the built-in defaults with `PYRO_*` applied)
    */
   config?: Readonly<PyroConfig>;
@@ -157,9 +167,18 @@ export interface ProxyOptions {
   classes?: ClassRegistry;
   /**
    * Checks the daemon's handshake response (Pyro5's `_pyroValidateHandshake`); throw to refuse.
+   * Over TLS, `proxy._pyroPeerCertificate` is the daemon's certificate while it runs (to pin it).
    * @default {undefined}
    */
   validateHandshake?: (response: unknown) => void | Promise<void>;
+  /**
+   * Talk over this already-open connection (Pyro5's `connected_socket`, e.g. one end of a socket
+   * pair); the URI may then be just the object id. The proxy cannot reconnect once it ends. With
+   * TLS on, a plain connection gets the client side of a TLS session, checked against
+   * `localhost` (or the URI's host).
+   * @default {undefined}
+   */
+  connectedSocket?: Deno.Conn;
   /**
    * Annotations to send with every message (Pyro5's `current_context.annotations`). Called
    * for each message, synchronously in the caller's async context, so per-call annotations can
@@ -208,7 +227,7 @@ class Channel {
   reading = false;
   constructor(
     readonly connection: MessageConnection,
-    readonly conn: Deno.Conn,
+    readonly link: Link,
     /** The object id calls go to: the one of the resolved PYRO URI. */
     readonly objectId: string,
   ) {}
@@ -311,6 +330,11 @@ export class PyroProxy implements AsyncDisposable, Disposable {
   #serializer: Serializer | null = null;
   #classes: ClassRegistry;
   #channel: Channel | null = null;
+  /** The link whose handshake is being validated. */
+  #validating: Link | null = null;
+  #tls: ClientTlsSettings | null | undefined;
+  /** Whether the connected socket (option) has been used: it serves one connection only. */
+  #usedSocket = false;
   #connecting: Promise<Channel> | null = null;
   #seq = 0;
   #timeout: number;
@@ -337,7 +361,9 @@ export class PyroProxy implements AsyncDisposable, Disposable {
    * @throws {RangeError} for an unknown serializer
    */
   constructor(uri: string | PyroUri, options: ProxyOptions = {}) {
-    this.#uri = PyroUri.from(uri);
+    this.#uri = options.connectedSocket && typeof uri === "string" && !uri.includes(":")
+      ? PyroUri.of(uri, "<<connected-socket>>:0") // Pyro5's form
+      : PyroUri.from(uri);
     this.#config = options.config ?? defaultConfig();
     this.#options = options;
     const name = options.serializer ?? null;
@@ -567,7 +593,16 @@ export class PyroProxy implements AsyncDisposable, Disposable {
 
   /** The local address of the connection, or null when not connected. */
   get _pyroLocalSocket(): Deno.Addr | null {
-    return this.#channel?.conn.localAddr ?? null;
+    return this.#channel?.link.localAddr ?? null;
+  }
+
+  /**
+   * The daemon's TLS certificate on the current connection (also while `validateHandshake`
+   * runs, to pin it), or null without TLS or a connection (Pyro5's
+   * `_pyroConnection.getpeercert()`).
+   */
+  get _pyroPeerCertificate(): PeerCertificate | null {
+    return (this.#validating ?? this.#channel?.link)?.peerCertificate ?? null;
   }
 
   /** Whether the proxy has an open connection. */
@@ -926,22 +961,33 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     const uri = await resolve(this.#uri, { config: this.#config });
     const location = connectLocation(uri);
     const timeoutMs = this.#timeout > 0 ? this.#timeout * 1000 : 0;
-    let conn: Deno.Conn;
-    const abort = new AbortController();
-    const timer = timeoutMs > 0 ? setTimeout(() => abort.abort(), timeoutMs) : undefined;
-    try {
-      conn = uri.sockname
-        ? await Deno.connect({ transport: "unix", path: uri.sockname })
-        : await Deno.connect({ hostname: uri.host!, port: uri.port!, signal: abort.signal });
-    } catch (error) {
-      const reason = abort.signal.aborted ? "timed out" : errorText(error);
-      throw new CommunicationError(`cannot connect to ${location}: ${reason}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
+    // Asked for but impossible (a missing or wrong certificate), TLS fails here, before any
+    // connection: never a fall back to plain text.
+    const tls = this.#tls === undefined ? this.#tls = clientTlsSettings(this.#config) : this.#tls;
+    const socket = this.#options.connectedSocket;
+    let link: Link;
+    if (socket) {
+      if (this.#usedSocket) {
+        throw new ConnectionClosedError("the connected socket has been closed: cannot reconnect");
+      }
+      this.#usedSocket = true;
+      link = await linkOver(socket, {
+        side: "client",
+        tls,
+        host: uri.host && uri.host !== "<<connected-socket>>" ? uri.host : "localhost",
+        timeoutMs,
+      });
+    } else {
+      link = await connectLink({
+        host: uri.host ?? undefined,
+        port: uri.port ?? undefined,
+        unixSocket: uri.sockname ?? undefined,
+        tls,
+        timeoutMs,
+        ipVersion: this.#config.PREFER_IP_VERSION,
+      });
     }
-    // Pipelined calls must not wait for Nagle's algorithm.
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const connection = new MessageConnection(conn, this.#messageOptions);
+    const connection = new MessageConnection(link.stream, this.#messageOptions);
     const serializer = this.#serializerInUse();
     let reply: Message;
     try {
@@ -980,13 +1026,20 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       }
       const body = response as { meta?: unknown; handshake?: unknown } | null;
       this.#processMetadata(body?.meta);
-      if (this.#options.validateHandshake) await this.#options.validateHandshake(body?.handshake);
+      if (this.#options.validateHandshake) {
+        this.#validating = link;
+        try {
+          await this.#options.validateHandshake(body?.handshake);
+        } finally {
+          this.#validating = null;
+        }
+      }
     } catch (error) {
       connection.close();
       throw error;
     }
     if (reply.annotations.size > 0) this.#responseAnnotations(reply);
-    const channel = new Channel(connection, conn, uri.object);
+    const channel = new Channel(connection, link, uri.object);
     this.#channel = channel;
     if (replaceUri) this.#uri = uri;
     if (this.#methods.size === 0 && this.#attrs.size === 0) {

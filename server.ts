@@ -92,6 +92,13 @@ import {
   SerializeError,
 } from "./errors.ts";
 import { MessageConnection } from "./protocol/connection.ts";
+import {
+  type Link,
+  type LinkListener,
+  linkOver,
+  listenLinks,
+  serverTlsSettings,
+} from "./protocol/transport.ts";
 import { type Message, MessageFlags, MessageType } from "./protocol/message.ts";
 import {
   ClassRegistry,
@@ -163,6 +170,19 @@ export interface DaemonOptions {
    */
   unixSocket?: string;
   /**
+   * Serve just this already-open connection instead of listening (Pyro5's `connected_socket`,
+   * e.g. one end of a socket pair): the daemon closes when it ends. With TLS on (config `SSL`),
+   * a plain connection gets the daemon side of a TLS session; a `Deno.TlsConn` is used as it is.
+   * @default {undefined}
+   */
+  connectedSocket?: Deno.Conn;
+  /**
+   * Makes the built-in `Pyro.Daemon` object (Pyro5's `interface` argument): a subclass of
+   * {@linkcode DaemonObject} can add or restrict what clients may ask the daemon.
+   * @default {DaemonObject}
+   */
+  interface?: new (daemon: Daemon) => DaemonObject;
+  /**
    * Public host name behind NAT, used in the URIs the daemon hands out.
    * @default {config.NATHOST}
    */
@@ -174,7 +194,9 @@ export interface DaemonOptions {
   natPort?: number;
   /**
    * Configuration: COMMTIMEOUT, MAX_MESSAGE_SIZE, COMPRESSION, THREADPOOL_SIZE, ITER_*,
-   * HOST, NATHOST/NATPORT, SERPENT_BYTES_REPR, POLLTIMEOUT are used.
+   * HOST, NATHOST/NATPORT, SERPENT_BYTES_REPR, POLLTIMEOUT, PREFER_IP_VERSION and the TLS items
+   * (SSL, SSL_SERVERCERT, SSL_SERVERKEY, SSL_SERVERKEYPASSWD, SSL_REQUIRECLIENTCERT, SSL_CACERTS)
+   * are used.
    * @default {defaultConfig()} (the built-in defaults with `PYRO_*` applied)
    */
   config?: Readonly<PyroConfig>;
@@ -254,6 +276,14 @@ function functionObject(fn: AnyFunction): object {
 
 /** A problem that ends the connection at once, without any reply. */
 class FatalForConnection extends Error {}
+
+/** `host:port`, `[ipv6]:port` or `./u:path` (Pyro5's locationStr); `host` replaces the address. */
+function locationOf(addr: Deno.Addr, host?: string): string {
+  if (addr.transport === "unix" || addr.transport === "unixpacket") return `./u:${addr.path}`;
+  const net = addr as Deno.NetAddr;
+  const shown = host || net.hostname;
+  return shown.includes(":") ? `[${shown}]:${net.port}` : `${shown}:${net.port}`;
+}
 
 function attributeError(message: string): RemoteError {
   return new RemoteError("builtins.AttributeError", [message]);
@@ -370,8 +400,9 @@ export class Daemon implements AsyncDisposable {
   /** Resolves once the daemon is closed and all its connections have ended. */
   readonly closed: Promise<void>;
 
-  #listener: Deno.Listener;
+  #listener: LinkListener | null;
   #unixSocket: string | null;
+  #addr: Deno.Addr;
   #options: DaemonOptions;
   #maxConnections: number;
   #timeoutMs: number;
@@ -433,19 +464,36 @@ export class Daemon implements AsyncDisposable {
       makeProxy: (state) => PyroProxy.fromState(state, { config, callbackDaemon: this }),
     });
 
-    if (options.unixSocket) {
-      this.#unixSocket = options.unixSocket;
-      this.#listener = Deno.listen({ transport: "unix", path: options.unixSocket });
-      this.locationStr = `./u:${options.unixSocket}`;
-    } else {
+    // TLS is set up first: asked for but impossible, the daemon does not start at all.
+    const tls = serverTlsSettings(config);
+    if (options.connectedSocket) {
+      const conn = options.connectedSocket;
+      this.#listener = null;
       this.#unixSocket = null;
+      this.#addr = conn.localAddr;
+      this.locationStr = locationOf(conn.localAddr);
+      this.#acceptLoop = linkOver(conn, { side: "server", tls }).then(
+        (link) =>
+          this.#serve(link).finally(() => {
+            this.close();
+          }),
+        () => void this.close(),
+      );
+    } else {
+      this.#unixSocket = options.unixSocket ?? null;
       const host = options.host ?? config.HOST;
-      this.#listener = Deno.listen({ hostname: host || "0.0.0.0", port: options.port ?? 0 });
-      const addr = this.#listener.addr as Deno.NetAddr;
-      const shownHost = host || addr.hostname;
-      this.locationStr = shownHost.includes(":")
-        ? `[${shownHost}]:${addr.port}`
-        : `${shownHost}:${addr.port}`;
+      this.#listener = listenLinks({
+        host,
+        port: options.port,
+        unixSocket: options.unixSocket,
+        tls,
+        ipVersion: config.PREFER_IP_VERSION,
+      });
+      this.#addr = this.#listener.addr;
+      this.locationStr = options.unixSocket
+        ? `./u:${options.unixSocket}`
+        : locationOf(this.#addr, host);
+      this.#acceptLoop = this.#accept(this.#listener);
     }
     if (natHost) {
       const port = natPort || Number(this.locationStr.slice(this.locationStr.lastIndexOf(":") + 1));
@@ -454,7 +502,7 @@ export class Daemon implements AsyncDisposable {
       this.natLocationStr = null;
     }
 
-    const daemonObject = new DaemonObject(this);
+    const daemonObject = new (options.interface ?? DaemonObject)(this);
     this.#objects.set(DAEMON_NAME, {
       id: DAEMON_NAME,
       target: daemonObject,
@@ -466,7 +514,6 @@ export class Daemon implements AsyncDisposable {
     const { promise, resolve } = Promise.withResolvers<void>();
     this.closed = promise;
     this.#resolveClosed = resolve;
-    this.#acceptLoop = this.#accept();
     if (options.signal) {
       const signal = options.signal;
       if (signal.aborted) this.close();
@@ -484,7 +531,7 @@ export class Daemon implements AsyncDisposable {
 
   /** The address the daemon listens on. */
   get addr(): Deno.Addr {
-    return this.#listener.addr;
+    return this.#addr;
   }
 
   /** How many client connections are open. */
@@ -721,11 +768,7 @@ export class Daemon implements AsyncDisposable {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
       this.#abortListener = null;
     }
-    try {
-      this.#listener.close();
-    } catch {
-      // already closed
-    }
+    this.#listener?.close();
     for (const client of this.#clients) client.close();
     this.#streams.closeAll();
     // Registered objects may be registered with another daemon now; instances end.
@@ -791,11 +834,11 @@ export class Daemon implements AsyncDisposable {
 
   // ---- connections ----
 
-  async #accept(): Promise<void> {
+  async #accept(listener: LinkListener): Promise<void> {
     while (!this.#closing) {
-      let conn: Deno.Conn;
+      let conn: Link;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
       } catch (error) {
         if (this.#closing || error instanceof Deno.errors.BadResource) break;
         await new Promise((resolve) => setTimeout(resolve, 10)); // e.g. out of file handles
@@ -811,11 +854,9 @@ export class Daemon implements AsyncDisposable {
     }
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
-    // Replies of pipelined calls must not wait for Nagle's algorithm.
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const connection = new MessageConnection(conn, this.#connectionOptions);
-    const client = new ClientConnection(conn.remoteAddr, connection);
+  async #serve(link: Link): Promise<void> {
+    const connection = new MessageConnection(link.stream, this.#connectionOptions);
+    const client = new ClientConnection(link, connection);
     this.#clients.add(client);
     let connected = false;
     try {

@@ -16,6 +16,7 @@
 import { PyroUri } from "../uri.ts";
 import type { NameServer } from "./name_server.ts";
 import { NAMESERVER_NAME } from "./name_server.ts";
+import { connectLink } from "../protocol/transport.ts";
 
 /** Options for an {@linkcode AutoCleaner}. */
 export interface AutoCleanerOptions {
@@ -54,20 +55,22 @@ export interface AutoCleanerOptions {
 /** Smallest NS_AUTOCLEAN Pyro5 accepts. */
 export const MIN_AUTOCLEAN_INTERVAL = 3;
 
+/**
+ * Whether a daemon still listens: a connection is enough (no TLS handshake, no Pyro call), so
+ * the probe needs no certificate even when the daemons speak TLS.
+ */
 async function reachable(uri: PyroUri, timeoutMs: number): Promise<boolean> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
-    // A Unix socket connect never waits: it succeeds or fails at once.
-    const conn = uri.sockname
-      ? await Deno.connect({ transport: "unix", path: uri.sockname })
-      : await Deno.connect({ hostname: uri.host!, port: uri.port!, signal: abort.signal });
-    conn.close();
+    const link = await connectLink({
+      host: uri.host ?? undefined,
+      port: uri.port ?? undefined,
+      unixSocket: uri.sockname ?? undefined,
+      timeoutMs,
+    });
+    link.close();
     return true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
