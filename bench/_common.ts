@@ -10,6 +10,7 @@
  */
 
 /** The workloads, in table order. */
+import { DEFAULT_CONFIG, type PyroConfig } from "../config.ts";
 export const WORKLOADS = [
   "small",
   "connect",
@@ -80,6 +81,8 @@ export interface ClientConfig {
   batchSize?: number;
   /** Connections to open and hold (mode `idle`). */
   connections?: number;
+  /** Folder of the test certificates: speak TLS, trusting its `ca.pem`. */
+  tls?: string;
 }
 
 /** One measured figure, as a client reports it (one JSON line). */
@@ -212,4 +215,31 @@ export function patternBytes(size: number): Uint8Array {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = i & 0xff;
   return bytes;
+}
+
+/**
+ * The proxy configuration for TLS runs: trust the test CA of `certDir` (undefined: plain).
+ *
+ * @param certDir the certificates' folder, or undefined
+ * @returns the configuration, or undefined for the defaults
+ */
+export function tlsClientConfig(certDir: string | undefined): Readonly<PyroConfig> | undefined {
+  if (!certDir) return undefined;
+  return { ...DEFAULT_CONFIG, SSL: true, SSL_CACERTS: `${certDir}/ca.pem` };
+}
+
+/**
+ * The daemon configuration for TLS runs: the test server certificate of `certDir` (one-way).
+ *
+ * @param certDir the certificates' folder, or undefined
+ * @returns the configuration, or undefined for the defaults
+ */
+export function tlsServerConfig(certDir: string | undefined): Readonly<PyroConfig> | undefined {
+  if (!certDir) return undefined;
+  return {
+    ...DEFAULT_CONFIG,
+    SSL: true,
+    SSL_SERVERCERT: `${certDir}/server.pem`,
+    SSL_SERVERKEY: `${certDir}/server.key`,
+  };
 }

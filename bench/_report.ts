@@ -41,6 +41,11 @@ export const WORKLOAD_INFO: Readonly<
   },
 });
 
+/** The series name under which TLS results are kept (msgpack, one-way TLS). */
+export const TLS_SERIES = "msgpack+tls";
+/** The workloads measured over TLS. */
+export const TLS_WORKLOADS: readonly Workload[] = Object.freeze(["small", "upload", "download"]);
+
 /** The raw figures of a run, as bench/main.ts collects them. */
 export interface RawData {
   /** The options of the run. */
@@ -115,6 +120,8 @@ export interface Summary {
   workloads: Partial<Record<Workload, Record<string, Record<string, Cell>>>>;
   /** Deno daemon memory. */
   memory: MemoryFigures | null;
+  /** Over TLS (msgpack), per workload, per pairing id (pp, dd). */
+  tls: Partial<Record<Workload, Record<string, Cell>>>;
   /** The issue's targets. */
   targets: Target[];
   /** Problems met. */
@@ -171,6 +178,15 @@ export function summarize(raw: RawData): Summary {
     }
     workloads[workload] = rows;
   }
+  const tls: Summary["tls"] = {};
+  for (const workload of TLS_WORKLOADS) {
+    const row: Record<string, Cell> = {};
+    for (const id of ["pp", "dd"]) {
+      const runs = raw.results.get(resultKey(workload, TLS_SERIES, id));
+      if (runs) row[id] = cellOf(runs);
+    }
+    if (Object.keys(row).length > 0) tls[workload] = row;
+  }
   const summary: Summary = {
     meta: {
       ...raw.environment,
@@ -190,6 +206,7 @@ export function summarize(raw: RawData): Summary {
     },
     workloads,
     memory: raw.memory,
+    tls,
     targets: [],
     problems: raw.problems,
   };
@@ -416,6 +433,26 @@ export function formatTable(s: Summary): string {
       }
     }
     for (const note of notes) out.push(`  ${note}`);
+  }
+  const tlsRows = Object.entries(s.tls) as [Workload, Record<string, Cell>][];
+  if (tlsRows.length > 0) {
+    out.push("");
+    out.push("over TLS (one-way, msgpack), next to the same figure in plain TCP");
+    out.push(
+      pad("", 9, true) + pad("Py->Py TLS", 15) + pad("Deno->Deno TLS", 16) + pad("DD/PP", 8) +
+        pad("DD plain", 12),
+    );
+    for (const [workload, row] of tlsRows) {
+      const show = (c: Cell | undefined) =>
+        c?.rate != null ? fmtNumber(c.rate) : c?.na ? "n/a" : "ERR";
+      const pp = row.pp?.rate ?? null;
+      const dd = row.dd?.rate ?? null;
+      const plain = s.workloads[workload]?.msgpack?.dd;
+      out.push(
+        pad(workload, 9, true) + pad(show(row.pp), 15) + pad(show(row.dd), 16) +
+          pad(pp && dd ? fmtRatio(dd / pp) : "-", 8) + pad(plain ? show(plain) : "-", 12),
+      );
+    }
   }
   out.push("");
   const mem = s.memory;

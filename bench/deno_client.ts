@@ -21,6 +21,7 @@ import {
   type RunResult,
   SMALL_VALUE,
   stdinClosed,
+  tlsClientConfig,
   type Workload,
 } from "./_common.ts";
 
@@ -55,6 +56,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
   const uri = config.uri!;
   const { durationMs, warmupMs } = config;
   const bulkBytes = config.bulkBytes ?? 10 * MB;
+  const proxyConfig = tlsClientConfig(config.tls);
   const rate = (r: { ops: number; seconds: number }, perMB = false): RunResult => ({
     workload,
     ops: r.ops,
@@ -63,7 +65,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
   });
   switch (workload) {
     case "small": {
-      await using proxy = new PyroProxy(uri, { serializer });
+      await using proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
       await proxy._pyroBind();
       await timed(warmupMs, async () => (await proxy.echo(SMALL_VALUE), 1), FAST_STRIDE);
       // The latency of every LATENCY_SAMPLE-th call: reading the clock twice per call would
@@ -88,7 +90,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
     }
     case "connect": {
       const once = async () => {
-        const proxy = new PyroProxy(uri, { serializer });
+        const proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
         try {
           await proxy.echo(SMALL_VALUE);
         } finally {
@@ -100,7 +102,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
       return rate(await timed(durationMs, once));
     }
     case "oneway": {
-      await using proxy = new PyroProxy(uri, { serializer });
+      await using proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
       await proxy._pyroBind();
       await timed(warmupMs, async () => (await proxy.ping(), 1), FAST_STRIDE);
       await waitForOneways(proxy, -1, 30_000);
@@ -111,7 +113,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
       return rate({ ops: counted, seconds: (performance.now() - start) / 1000 });
     }
     case "batch": {
-      await using proxy = new PyroProxy(uri, { serializer });
+      await using proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
       await proxy._pyroBind();
       const size = config.batchSize ?? 100;
       const once = async () => {
@@ -126,7 +128,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
       return rate(await timed(durationMs, once));
     }
     case "upload": {
-      await using proxy = new PyroProxy(uri, { serializer });
+      await using proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
       await proxy._pyroBind();
       const data = patternBytes(bulkBytes);
       const once = async () => {
@@ -138,7 +140,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
       return rate(await timed(durationMs, once), true);
     }
     case "download": {
-      await using proxy = new PyroProxy(uri, { serializer });
+      await using proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
       await proxy._pyroBind();
       const once = async () => {
         const data = await proxy.download(bulkBytes);
@@ -151,7 +153,7 @@ async function runWorkload(config: ClientConfig, workload: Workload): Promise<Ru
       return rate(await timed(durationMs, once), true);
     }
     case "iterator": {
-      await using proxy = new PyroProxy(uri, { serializer });
+      await using proxy = new PyroProxy(uri, { serializer, config: proxyConfig });
       await proxy._pyroBind();
       const stream = await proxy.iterate(ITERATOR_ITEMS);
       if (!(stream instanceof StreamResult)) throw new Error("iterate did not stream");

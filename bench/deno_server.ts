@@ -15,7 +15,14 @@
  */
 import { Daemon, expose, oneway } from "../server.ts";
 import { startNameServer } from "../nameserver.ts";
-import { emit, NS_LOOKUP_NAME, patternBytes, SERVICE_ID, stdinClosed } from "./_common.ts";
+import {
+  emit,
+  NS_LOOKUP_NAME,
+  patternBytes,
+  SERVICE_ID,
+  stdinClosed,
+  tlsServerConfig,
+} from "./_common.ts";
 
 /** The object the benchmark calls; bench/py_server.py serves the same in Python. */
 @expose
@@ -70,6 +77,8 @@ interface ServerConfig {
   mode: "daemon" | "ns" | "ceiling";
   /** Most connections the daemon serves at once (the memory test needs more than 80). */
   maxConnections?: number;
+  /** Folder of the test certificates: serve TLS with its `server.pem` (mode `daemon`). */
+  tls?: string;
 }
 
 async function serveCeiling(conn: Deno.TcpConn): Promise<void> {
@@ -120,6 +129,7 @@ async function main(): Promise<void> {
       host: "127.0.0.1",
       port: 0,
       maxConnections: config.maxConnections ?? 80,
+      config: tlsServerConfig(config.tls),
     });
     const uri = daemon.register(new BenchService(), SERVICE_ID);
     emit({ host: uri.host, port: uri.port, uri: uri.toString(), pid: Deno.pid });

@@ -15,9 +15,25 @@
  * @module
  */
 import type { BenchSerializer, ClientConfig, RunResult, Workload } from "./_common.ts";
-import { type BenchOptions, cpuFor, type Pairing, parseOptions, USAGE } from "./_options.ts";
+import {
+  type BenchOptions,
+  cpuFor,
+  type Pairing,
+  PAIRINGS,
+  parseOptions,
+  USAGE,
+} from "./_options.ts";
 import { Child, type ChildSpec, hasTaskset, processMemory } from "./_procs.ts";
-import { formatTable, type MemoryFigures, type RawData, resultKey, summarize } from "./_report.ts";
+import {
+  formatTable,
+  type MemoryFigures,
+  type RawData,
+  resultKey,
+  summarize,
+  TLS_SERIES,
+  TLS_WORKLOADS,
+} from "./_report.ts";
+import { testCerts } from "../tests/_certs.ts";
 
 const BENCH_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname);
 /** How long a server may take to start and print its address. */
@@ -47,7 +63,14 @@ class Processes {
   deno(script: string, config: unknown, role: "client" | "server", name: string): Child {
     return this.start({
       command: Deno.execPath(),
-      args: ["run", "--allow-net=127.0.0.1", `${BENCH_DIR}${script}`, JSON.stringify(config)],
+      // --allow-read: the TLS runs read their certificates
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        `${BENCH_DIR}${script}`,
+        JSON.stringify(config),
+      ],
       cpu: cpuFor(this.options, role),
       name,
     });
@@ -133,6 +156,7 @@ async function clientRun(
   serializer: BenchSerializer,
   daemon: ServerInfo | undefined,
   ns: ServerInfo | undefined,
+  tls?: { certDir: string; workloads: Workload[] },
 ): Promise<void> {
   const { options } = raw;
   const config: ClientConfig = {
@@ -141,19 +165,20 @@ async function clientRun(
     nsHost: ns?.host,
     nsPort: ns?.port,
     serializer,
-    workloads: runOrder(options.workloads),
+    workloads: runOrder(tls?.workloads ?? options.workloads),
     durationMs: options.durationMs,
     warmupMs: options.warmupMs,
     bulkBytes: options.bulkBytes,
     batchSize: options.batchSize,
+    tls: tls?.certDir,
   };
-  const name = `${pairing.label} ${serializer} client`;
+  const name = `${pairing.label} ${serializer}${tls ? " TLS" : ""} client`;
   const client = pairing.client === "deno"
     ? procs.deno("deno_client.ts", config, "client", name)
     : procs.python("py_client.py", config, "client", name);
-  const pending = new Set<Workload>(options.workloads);
+  const pending = new Set<Workload>(tls?.workloads ?? options.workloads);
   const store = (result: RunResult) => {
-    const key = resultKey(result.workload, serializer, pairing.id);
+    const key = resultKey(result.workload, tls ? TLS_SERIES : serializer, pairing.id);
     const list = raw.results.get(key) ?? [];
     list.push(result);
     raw.results.set(key, list);
@@ -211,6 +236,26 @@ async function matrixRun(procs: Processes, raw: RawData): Promise<void> {
       } finally {
         await Promise.all([daemon?.child.stop(), ns?.child.stop()]);
       }
+    }
+  }
+}
+
+/** TLS: small calls and bulk transfers with msgpack, Deno->Deno against Py->Py (one-way TLS). */
+async function tlsRun(procs: Processes, raw: RawData, certDir: string): Promise<void> {
+  const workloads = TLS_WORKLOADS.filter((w) => raw.options.workloads.includes(w));
+  if (workloads.length === 0) return;
+  for (const pairing of PAIRINGS.filter((p) => p.id === "pp" || p.id === "dd")) {
+    progress(`  ${pairing.label} msgpack over TLS`);
+    const config = { mode: "daemon", tls: certDir };
+    const daemon = await procs.server(
+      pairing.server === "py"
+        ? procs.python("py_server.py", config, "server", "Python TLS daemon")
+        : procs.deno("deno_server.ts", config, "server", "Deno TLS daemon"),
+    );
+    try {
+      await clientRun(procs, raw, pairing, "msgpack", daemon, undefined, { certDir, workloads });
+    } finally {
+      await daemon.child.stop();
     }
   }
 }
@@ -300,11 +345,16 @@ async function main(): Promise<number> {
     problems: [],
   };
   const procs = new Processes(options, pythonPath);
+  const certDir = options.pairings.some((p) => p.id === "pp") &&
+      options.pairings.some((p) => p.id === "dd")
+    ? await testCerts()
+    : null;
   try {
     for (let repeat = 1; repeat <= options.repeats; repeat++) {
       progress(`repeat ${repeat}/${options.repeats}: ceiling`);
       await ceilingRun(procs, raw);
       await matrixRun(procs, raw);
+      if (certDir) await tlsRun(procs, raw, certDir);
     }
     if (options.connections > 0) {
       progress(`memory: ${options.connections} idle connections`);

@@ -194,6 +194,9 @@ def main():
     config = json.loads(sys.argv[1])
     serializer = config["serializer"]
     Pyro5.config.SERIALIZER = serializer
+    if config.get("tls"):
+        Pyro5.config.SSL = True
+        Pyro5.config.SSL_CACERTS = config["tls"] + "/ca.pem"
     for workload in config.get("workloads", []):
         reason = not_applicable(workload, serializer)
         if reason:

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 
+import Pyro5
 import serpent
 from Pyro5 import nameserver
 from Pyro5.api import Daemon, expose, oneway
@@ -71,6 +72,10 @@ def main():
         uri, daemon, _ = nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
         daemon.nameserver.register(NS_LOOKUP_NAME, "PYRO:%s@127.0.0.1:9999" % SERVICE_ID)
     else:
+        if config.get("tls"):
+            Pyro5.config.SSL = True
+            Pyro5.config.SSL_SERVERCERT = config["tls"] + "/server.pem"
+            Pyro5.config.SSL_SERVERKEY = config["tls"] + "/server.key"
         daemon = Daemon(host="127.0.0.1", port=0)
         uri = daemon.register(BenchService(), SERVICE_ID)
     threading.Thread(target=daemon.requestLoop, daemon=True).start()

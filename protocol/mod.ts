@@ -1,7 +1,8 @@
 /**
  * The Pyro5 wire protocol, version 502: {@linkcode encodeMessage} / {@linkcode decodeMessage}
  * turn one message into bytes and back (no sockets), and {@linkcode MessageConnection} frames
- * messages over a byte stream such as a `Deno.Conn`.
+ * messages over a byte stream such as a `Deno.Conn`, and {@linkcode listenLinks} /
+ * {@linkcode connectLink} open those streams: TCP, Unix sockets, TLS.
  *
  * Header layout (40 bytes, all integers big-endian):
  *
@@ -41,3 +42,4 @@
  */
 export * from "./message.ts";
 export * from "./connection.ts";
+export * from "./transport.ts";
