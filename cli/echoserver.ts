@@ -16,8 +16,18 @@ import { parseArgs } from "node:util";
 import { configFromEnv } from "../config.ts";
 import { locateNS } from "../client.ts";
 import { startNameServer } from "../nameserver.ts";
+import { NamingError } from "../errors.ts";
 import { Daemon, expose, oneway } from "../server.ts";
-import { type CommandIo, intOption, runCommand, usageError } from "./_common.ts";
+import {
+  addressText,
+  CommandError,
+  type CommandIo,
+  intOption,
+  listening,
+  nsLocation,
+  runCommand,
+  usageError,
+} from "./_common.ts";
 
 /** The name the echo server object is registered under. */
 export const ECHO_OBJECT_NAME = "test.echoserver";
@@ -221,15 +231,18 @@ export async function main(args: string[], io: EchoServerIo): Promise<number> {
 
   const { promise: shutdownRequested, resolve: requestShutdown } = Promise.withResolvers<void>();
   const nameServer = options.nameserver
-    ? await startNameServer({ host: options.host, port: config.NS_PORT, config })
+    ? await listening(
+      "the name server",
+      addressText(options.host, config.NS_PORT),
+      () => startNameServer({ host: options.host, port: config.NS_PORT, config }),
+    )
     : null;
   try {
-    await using daemon = new Daemon({
-      host: options.host,
-      port,
-      unixSocket: options.unixsocket,
-      config,
-    });
+    await using daemon = await listening(
+      "the echo server",
+      options.unixsocket ?? addressText(options.host, port ?? 0),
+      () => new Daemon({ host: options.host, port, unixSocket: options.unixsocket, config }),
+    );
     const echo = new EchoServer(io.out, requestShutdown);
     echo.verbose = options.verbose;
     const uri = daemon.register(echo, ECHO_OBJECT_NAME);
@@ -237,6 +250,10 @@ export async function main(args: string[], io: EchoServerIo): Promise<number> {
       const nsUri = nameServer?.uri;
       await using ns = await locateNS(nsUri?.host ?? undefined, nsUri?.port ?? undefined, {
         config,
+      }).catch((error) => {
+        if (!(error instanceof NamingError)) throw error;
+        const where = nsLocation(nsUri?.host, nsUri?.port, config);
+        throw new CommandError(`${error.message} at ${where}`, { cause: error });
       });
       await ns.register(ECHO_OBJECT_NAME, uri.toString());
       if (options.verbose) {

@@ -15,7 +15,16 @@
 import { parseArgs } from "node:util";
 import { configFromEnv } from "../config.ts";
 import { startNameServer } from "../nameserver.ts";
-import { type CommandIo, intOption, runCommand, usageError } from "./_common.ts";
+import {
+  addressText,
+  type CommandIo,
+  errorLine,
+  intOption,
+  listening,
+  runCommand,
+  usageError,
+  wantsTraceback,
+} from "./_common.ts";
 
 const USAGE = `usage: ns [-h] [-n HOST] [-p PORT] [-u UNIXSOCKET] [-s STORAGE] [--bchost BCHOST]
           [--bcport BCPORT] [--nathost NATHOST] [--natport NATPORT] [-x]`;
@@ -97,26 +106,37 @@ export async function main(args: string[], io: NsIo): Promise<number> {
   try {
     config = configFromEnv(io.env);
   } catch (error) {
-    io.err(`Error: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(errorLine(error));
     return 1;
   }
   const natHost = options.nathost ?? config.NATHOST;
+  const host = options.host ?? config.HOST;
+  // Pyro5 starts no broadcast server for a Unix socket, IPv6 or a loopback host.
+  const broadcasting = !options.nobc && !options.unixsocket && !host.includes(":") &&
+    host !== "localhost" && !host.startsWith("127.");
+  const where = options.unixsocket ??
+    addressText(host, (port as number | undefined) ?? config.NS_PORT);
+  const broadcastWhere = broadcasting ? ` (broadcast port ${bcport ?? config.NS_BCPORT})` : "";
   let server;
   try {
-    server = await startNameServer({
-      host: options.host,
-      port: port as number | undefined,
-      unixSocket: options.unixsocket,
-      natHost,
-      natPort: natHost ? (natport as number | undefined) || config.NATPORT || undefined : undefined,
-      storage: options.storage,
-      enableBroadcast: !options.nobc,
-      bcHost: options.bchost,
-      bcPort: bcport as number | undefined,
-      config,
-    });
+    server = await listening("the name server", where + broadcastWhere, () =>
+      startNameServer({
+        host: options.host,
+        port: port as number | undefined,
+        unixSocket: options.unixsocket,
+        natHost,
+        natPort: natHost
+          ? (natport as number | undefined) || config.NATPORT || undefined
+          : undefined,
+        storage: options.storage,
+        enableBroadcast: !options.nobc,
+        bcHost: options.bchost,
+        bcPort: bcport as number | undefined,
+        config,
+      }));
   } catch (error) {
-    io.err(`Error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    io.err(errorLine(error));
+    if (wantsTraceback([], io.env)) io.err(String((error as Error)?.stack ?? error));
     return 1;
   }
   try {

@@ -17,7 +17,7 @@ import type { PyroProxy } from "../client.ts";
 import { configFromEnv } from "../config.ts";
 import { PyroError } from "../errors.ts";
 import { locateNS } from "../locate.ts";
-import { usageError } from "./_common.ts";
+import { errorLine, nsLocation, usageError, wantsTraceback } from "./_common.ts";
 
 const COMMANDS = [
   "list",
@@ -193,6 +193,67 @@ async function runCommand(
   }
 }
 
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  host: { type: "string", short: "n" },
+  port: { type: "string", short: "p" },
+  unixsocket: { type: "string", short: "u" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+interface CommandLine {
+  options: { help?: boolean; host?: string; port?: string; unixsocket?: string; verbose?: boolean };
+  command: string | undefined;
+  /** The command's arguments: the positionals after it and every unknown dash-argument. */
+  rest: string[];
+}
+
+/**
+ * Parses the command line as argparse's `parse_known_args` does for pyro5-nsc: known options
+ * anywhere, the first positional is the command, and everything else, unknown dash-arguments
+ * included, goes to the command in order (`nsc list -x` lists the prefix `-x`).
+ */
+function parseCommandLine(args: string[]): CommandLine | string {
+  const { tokens } = parseArgs({
+    args,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const known = new Set(Object.keys(OPTIONS));
+  // An argument with any unknown option in it (`-x`, `-xv`, `--foo=1`) goes to the command whole.
+  const unknownAt = new Set(
+    tokens.filter((t) => t.kind === "option" && !known.has(t.name)).map((t) => t.index),
+  );
+  const options: CommandLine["options"] = {};
+  let command: string | undefined;
+  const rest: string[] = [];
+  const passed = new Set<number>();
+  for (const token of tokens) {
+    if (unknownAt.has(token.index)) {
+      if (!passed.has(token.index)) rest.push(args[token.index]);
+      passed.add(token.index);
+      continue;
+    }
+    if (token.kind === "positional") {
+      if (command === undefined) command = token.value;
+      else rest.push(token.value);
+    } else if (token.kind === "option") {
+      const name = token.name as keyof typeof OPTIONS;
+      if (OPTIONS[name].type === "string") {
+        if (token.value === undefined) {
+          return `argument -${OPTIONS[name].short}/--${name}: expected one argument`;
+        }
+        (options as Record<string, string>)[name] = token.value;
+      } else {
+        (options as Record<string, boolean>)[name] = true;
+      }
+    }
+  }
+  return { options, command, rest };
+}
+
 /**
  * Runs the name server control command.
  *
@@ -216,29 +277,13 @@ async function runCommand(
  * ```
  */
 export async function main(args: string[], io: NscIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        help: { type: "boolean", short: "h" },
-        host: { type: "string", short: "n", default: "" },
-        port: { type: "string", short: "p" },
-        unixsocket: { type: "string", short: "u" },
-        verbose: { type: "boolean", short: "v" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    return usageError(io, USAGE, "nsc", error instanceof Error ? error.message : String(error));
-  }
-  const options = parsed.values;
+  const parsed = parseCommandLine(args);
+  if (typeof parsed === "string") return usageError(io, USAGE, "nsc", parsed);
+  const { options, command, rest } = parsed;
   if (options.help) {
     io.out(HELP);
     return 0;
   }
-  const [command, ...rest] = parsed.positionals;
   if (command === undefined) {
     return usageError(io, USAGE, "nsc", "the following arguments are required: command");
   }
@@ -264,11 +309,12 @@ export async function main(args: string[], io: NscIo): Promise<number> {
     }
     port = Number.parseInt(options.port, 10);
   }
+  const traceback = wantsTraceback(options.verbose ? ["-v"] : [], io.env);
   let config;
   try {
     config = configFromEnv(io.env);
   } catch (error) {
-    io.err(`Error: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(errorLine(error));
     return 1;
   }
   const host = options.unixsocket ? `./u:${options.unixsocket}` : options.host;
@@ -278,10 +324,13 @@ export async function main(args: string[], io: NscIo): Promise<number> {
     ns = await locateNS(host, port, { config });
   } catch (error) {
     if (error instanceof PyroError) {
-      io.out(`Error: ${error.message}`);
-      return 0;
+      // Pyro5's line, then where it looked.
+      io.out(`Error: ${error.message} at ${nsLocation(host, port, config)}`);
+    } else {
+      io.err(errorLine(error));
     }
-    throw error;
+    if (traceback) io.err(String((error as Error)?.stack ?? error));
+    return 1;
   }
   try {
     if (options.verbose) io.out(`Name server found: ${ns._pyroUri}`);
@@ -293,10 +342,12 @@ export async function main(args: string[], io: NscIo): Promise<number> {
         return 1;
       }
       const e = error instanceof Error ? error : new Error(String(error));
-      io.out(`Error: ${e.name} - ${e.message}`);
-      const remote = (e as { remoteTraceback?: string[] }).remoteTraceback;
-      if (remote?.length) io.err(remote.join("").trimEnd());
-      io.err(`${e.name}: ${e.message}`);
+      io.out(`Error: ${e.name} - ${e.message}`); // Pyro5's line
+      if (traceback) {
+        const remote = (e as { remoteTraceback?: string[] }).remoteTraceback;
+        if (remote?.length) io.err(remote.join("").trimEnd());
+        io.err(String(e.stack));
+      }
       return 1;
     }
     if (options.verbose) io.out("Done.");
@@ -321,15 +372,23 @@ if (import.meta.main) {
     }
     if (buffered) yield buffered;
   })();
-  const code = await main(Deno.args, {
-    out: (line) => console.log(line),
-    write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    err: (line) => console.error(line),
-    readLine: async () => {
-      const next = await lines.next();
-      return next.done ? null : next.value;
-    },
-    env: Deno.env.toObject(),
-  });
+  const env = Deno.env.toObject();
+  let code: number;
+  try {
+    code = await main(Deno.args, {
+      out: (line) => console.log(line),
+      write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+      err: (line) => console.error(line),
+      readLine: async () => {
+        const next = await lines.next();
+        return next.done ? null : next.value;
+      },
+      env,
+    });
+  } catch (error) {
+    console.error(errorLine(error));
+    if (wantsTraceback(Deno.args, env)) console.error(error);
+    code = 1;
+  }
   Deno.exit(code);
 }
