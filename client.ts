@@ -43,11 +43,10 @@ import {
   linkOver,
   type PeerCertificate,
 } from "./protocol/transport.ts";
-import { MessageConnection } from "./protocol/connection.ts";
+import { MessageConnection, type MessageConnectionOptions } from "./protocol/connection.ts";
 import {
   type Message,
   MessageFlags,
-  type MessageOptions,
   MessageType,
   type OutgoingMessage,
 } from "./protocol/message.ts";
@@ -67,6 +66,7 @@ import { PyroUri } from "./uri.ts";
 import { autoProxyDict } from "./_autoproxy.ts";
 import { BLOB_ANNOTATION, encodeBlobInfo, SerializedBlob } from "./_blob.ts";
 import { currentContext } from "./_call_context.ts";
+import { PyroLogger } from "./_log.ts";
 import type { Daemon } from "./server.ts";
 
 // Name server lookups live in locate.ts (which uses PyroProxy); they are part of the client API.
@@ -346,7 +346,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
   #memberCache = new Map<string, unknown>();
   #boundCache = new Map<PropertyKey, unknown>();
   #noAnnotations = new Map<string, Uint8Array>();
-  #messageOptions: MessageOptions;
+  #messageOptions: MessageConnectionOptions;
   /** Correlation id (16 bytes) sent with every message, or null. */
   _pyroCorrelationId: Uint8Array | null = null;
   /** Annotations of the last response received. */
@@ -374,9 +374,12 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     this.#timeout = options.timeout ?? this.#config.COMMTIMEOUT;
     this.#handshake = options.handshake ?? "hello";
     this.#maxRetries = options.maxRetries ?? this.#config.MAX_RETRIES;
+    // Pyro5's LOGWIRE: every message this proxy sends and receives, at DEBUG level.
+    const log = this.#config.LOGWIRE ? new PyroLogger("Pyro5.client", this.#config) : null;
     this.#messageOptions = {
       compress: this.#config.COMPRESSION,
       maxMessageSize: this.#config.MAX_MESSAGE_SIZE,
+      onWire: log?.wire ? (wire) => log.wireMessage("proxy", wire) : undefined,
     };
     const config = this.#config;
     const callbackDaemon = options.callbackDaemon;

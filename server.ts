@@ -80,10 +80,12 @@ import {
 } from "./_call_context.ts";
 import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
 import { formatTraceback } from "./_traceback.ts";
+import { PyroLogger } from "./_log.ts";
 import { PyroProxy } from "./client.ts";
 import { defaultConfig, type PyroConfig } from "./config.ts";
 import {
   CommunicationError,
+  ConnectionClosedError,
   DaemonError,
   ProtocolError,
   PyroError,
@@ -91,7 +93,7 @@ import {
   SecurityError,
   SerializeError,
 } from "./errors.ts";
-import { MessageConnection } from "./protocol/connection.ts";
+import { MessageConnection, type MessageConnectionOptions } from "./protocol/connection.ts";
 import {
   type Link,
   type LinkListener,
@@ -406,7 +408,8 @@ export class Daemon implements AsyncDisposable {
   #options: DaemonOptions;
   #maxConnections: number;
   #timeoutMs: number;
-  #connectionOptions: { compress: boolean; maxMessageSize: number };
+  #connectionOptions: MessageConnectionOptions;
+  #log: PyroLogger;
   #classes: ClassRegistry;
   #serializers: (Serializer | undefined)[] = [];
   #objects = new Map<string, Registration>();
@@ -455,9 +458,12 @@ export class Daemon implements AsyncDisposable {
       // Pyro5's housekeeper interval
       interval: Math.min(config.POLLTIMEOUT || 0, Math.max(config.COMMTIMEOUT || 0, 5)) || 2,
     });
+    this.#log = new PyroLogger("Pyro5.server", config);
+    const log = this.#log;
     this.#connectionOptions = {
       compress: config.COMPRESSION,
       maxMessageSize: config.MAX_MESSAGE_SIZE,
+      onWire: log.wire ? (wire) => log.wireMessage("daemon", wire) : undefined,
     };
     this.#classes = (options.classes ?? new ClassRegistry()).with({
       replace: (value) => this.#autoProxy(value),
@@ -501,6 +507,8 @@ export class Daemon implements AsyncDisposable {
     } else {
       this.natLocationStr = null;
     }
+
+    this.#log.debug(`daemon created on ${this.locationStr} (pid ${Deno.pid})`);
 
     const daemonObject = new (options.interface ?? DaemonObject)(this);
     this.#objects.set(DAEMON_NAME, {
@@ -764,6 +772,7 @@ export class Daemon implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closing) return this.closed;
     this.#closing = true;
+    this.#log.debug("daemon closing");
     if (this.#abortListener) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
       this.#abortListener = null;
@@ -858,6 +867,8 @@ export class Daemon implements AsyncDisposable {
     const connection = new MessageConnection(link.stream, this.#connectionOptions);
     const client = new ClientConnection(link, connection);
     this.#clients.add(client);
+    const peer = locationOf(link.remoteAddr);
+    this.#log.debug(`connected ${peer} - ${link.secure ? "SSL" : "unencrypted"}`);
     let connected = false;
     try {
       if (this.#clients.size > this.#maxConnections) {
@@ -875,9 +886,13 @@ export class Daemon implements AsyncDisposable {
         }
         await this.#handleRequest(client, message);
       }
-    } catch {
+    } catch (error) {
       // the connection failed (closed, timeout, bad message): Pyro5 ends just this connection
+      if (!(error instanceof ConnectionClosedError)) {
+        this.#log.warning(`error during handleRequest: ${asError(error).message} (client ${peer})`);
+      }
     } finally {
+      if (connected) this.#log.debug(`disconnected ${peer}`);
       this.#clients.delete(client);
       this.#streams.clientGone(client);
       // Like Pyro5, only connections that passed the handshake are reported as disconnected.
@@ -949,8 +964,17 @@ export class Daemon implements AsyncDisposable {
         meta: this.metadataOf(String(request.object)),
       });
     } catch (error) {
+      const where = locationOf(client.remoteAddr);
       // A failed receive closed the connection (Pyro5 would still answer a bad header).
-      if (connection.closed) return false;
+      if (connection.closed) {
+        if (error instanceof ConnectionClosedError) {
+          this.#log.debug(`handshake failed, connection closed early (${where})`);
+        } else {
+          this.#log.warning(`error during connect/handshake: ${asError(error).message} (${where})`);
+        }
+        return false;
+      }
+      this.#log.warning(`client connection was denied: ${asError(error).message} (${where})`);
       type = CONNECT_FAIL;
       try {
         data = this.#serializerFor(serializerId).dumps(asError(error).message);
@@ -1195,6 +1219,10 @@ export class Daemon implements AsyncDisposable {
 
   #reportError(error: unknown, call: DecodedCall, client: ClientConnection, callback: boolean) {
     const info: CallErrorInfo = { objectId: call.objectId, method: call.method, client, callback };
+    this.#log.debug(
+      `exception occurred in method call user code: client=${locationOf(client.remoteAddr)} ` +
+        `method=${call.method} exception=${asError(error).name}: ${asError(error).message}`,
+    );
     try {
       if (this.#options.onError) this.#options.onError(error, info);
       else if (callback) console.error(`Error in callback ${call.method}:`, error);

@@ -7,6 +7,7 @@
  * @module
  */
 import { defaultConfig, type PyroConfig } from "../config.ts";
+import { PyroLogger } from "../_log.ts";
 import { Daemon } from "../server.ts";
 import type { PyroUri } from "../uri.ts";
 import { AutoCleaner } from "./autoclean.ts";
@@ -218,6 +219,7 @@ export async function startNameServer(
   options: StartNameServerOptions = {},
 ): Promise<RunningNameServer> {
   const config = options.config ?? defaultConfig();
+  const log = new PyroLogger("Pyro5.nameserver", config);
   const autoClean = options.autoClean ?? config.NS_AUTOCLEAN;
   const storage = typeof options.storage === "object"
     ? options.storage
@@ -252,6 +254,16 @@ export async function startNameServer(
       });
     }
     autoCleaner?.start();
+    log.debug(
+      typeof options.storage === "string" && options.storage.startsWith("sql:")
+        ? `using persistent sql storage in file ${options.storage.slice(4)}`
+        : "using volatile in-memory dict storage",
+    );
+    log.debug(`number of existing entries in storage: ${nameserver.count()}`);
+    log.debug(autoCleaner ? "autoclean enabled" : "autoclean not enabled");
+    if (broadcast) log.info(`ns broadcast server created on ${broadcast.locationStr}`);
+    else if (broadcastSkipped) log.info(broadcastSkipped);
+    log.info(`nameserver daemon created on ${daemon.locationStr}`);
     return new RunningNameServer({
       daemon,
       nameserver,

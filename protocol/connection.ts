@@ -60,6 +60,11 @@ export interface ByteStream {
   close(): void;
 }
 
+/** A message on the wire: one received, decoded, or the bytes of one being sent. */
+export type WireEvent =
+  | { direction: "received"; message: Message }
+  | { direction: "sending"; bytes: Uint8Array };
+
 /** Options of a {@linkcode MessageConnection}. */
 export interface MessageConnectionOptions extends MessageOptions {
   /**
@@ -69,6 +74,12 @@ export interface MessageConnectionOptions extends MessageOptions {
    * @default {DEFAULT_READ_BUFFER_SIZE} (64 KiB)
    */
   readBufferSize?: number;
+  /**
+   * Told of every message received (decoded) and sent (its bytes, header included), for wire
+   * logging (Pyro5's `LOGWIRE`). It must not throw.
+   * @default {undefined} (none)
+   */
+  onWire?: (wire: WireEvent) => void;
 }
 
 /** Default largest read chunk of a connection: 64 KiB. */
@@ -126,6 +137,7 @@ const NO_BYTES = new Uint8Array(0);
 export class MessageConnection implements AsyncDisposable {
   #stream: ByteStream;
   #options: MessageOptions;
+  #onWire: MessageConnectionOptions["onWire"];
   #maxSize: number;
   #maxChunk: number;
   #chunkSize: number;
@@ -156,6 +168,7 @@ export class MessageConnection implements AsyncDisposable {
     this.#stream = stream;
     this.#maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#options = { compress: options.compress ?? false, maxMessageSize: this.#maxSize };
+    this.#onWire = options.onWire;
     this.#maxChunk = bufferSize;
     this.#chunkSize = Math.min(INITIAL_READ_CHUNK, bufferSize);
     this.#buffer = NO_BYTES; // the first read allocates a chunk
@@ -210,7 +223,9 @@ export class MessageConnection implements AsyncDisposable {
         if (available >= size) {
           const body = this.#buffer.subarray(start + HEADER_SIZE, start + size);
           this.#start = start + size;
-          return Promise.resolve(decodeBody(header, body, this.#options));
+          const message = decodeBody(header, body, this.#options);
+          this.#onWire?.({ direction: "received", message });
+          return Promise.resolve(message);
         }
       }
     } catch (error) {
@@ -270,7 +285,9 @@ export class MessageConnection implements AsyncDisposable {
       this.#receiving = false;
     }
     try {
-      return decodeBody(header, body, this.#options);
+      const message = decodeBody(header, body, this.#options);
+      this.#onWire?.({ direction: "received", message });
+      return message;
     } catch (error) {
       this.close();
       throw error;
@@ -420,6 +437,15 @@ export class MessageConnection implements AsyncDisposable {
    * ```
    */
   encode(message: OutgoingMessage): Uint8Array | Uint8Array[] {
+    const bytes = this.#encode(message);
+    if (this.#onWire) {
+      const whole = bytes instanceof Uint8Array ? bytes.slice() : concatParts(bytes);
+      this.#onWire({ direction: "sending", bytes: whole });
+    }
+    return bytes;
+  }
+
+  #encode(message: OutgoingMessage): Uint8Array | Uint8Array[] {
     const prepared = prepareMessage(message, this.#options);
     const data = prepared.data;
     const parts = prepared.parts;
@@ -583,4 +609,14 @@ export class MessageConnection implements AsyncDisposable {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.length;
+  }
+  return whole;
 }
