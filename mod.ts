@@ -7,6 +7,7 @@
  * - Call them: {@linkcode PyroProxy}; find them: {@linkcode locateNS}, {@linkcode resolve} and
  *   `PYRONAME:` / `PYROMETA:` URIs.
  * - Run a name server: {@linkcode startNameServer}.
+ * - Publish and subscribe: {@linkcode startMessageBus}, {@linkcode MessageBusClient}.
  * - Values: Python's types map to TypeScript as the README's table says ({@linkcode tuple},
  *   {@linkcode PyFloat}, ...); errors are {@linkcode PyroError} subclasses or
  *   {@linkcode RemoteError}.
@@ -36,6 +37,7 @@
 export * from "./client.ts";
 export * from "./server.ts";
 export * from "./nameserver.ts";
+export * from "./messagebus.ts";
 export * from "./uri.ts";
 export * from "./errors.ts";
 export * from "./config.ts";
