@@ -325,3 +325,81 @@ export function defaultConfig(): Readonly<PyroConfig> {
   if ("error" in processDefaults) throw processDefaults.error;
   return processDefaults.config;
 }
+
+/**
+ * A daemon's defences against hostile or broken clients: limits that are not Pyro5 config items
+ * (Pyro5 has no such limits), with {@linkcode DEFAULT_LIMITS}; override them per daemon with
+ * `new Daemon({ limits: { ... } })`. The message size and connection limits stay the Pyro5 items
+ * `MAX_MESSAGE_SIZE` and `THREADPOOL_SIZE`.
+ */
+export interface Limits {
+  /**
+   * Seconds a new connection has to complete its Pyro handshake (send its whole connect
+   * message), even when COMMTIMEOUT is 0 (a shorter COMMTIMEOUT wins); 0 sets no own limit.
+   */
+  handshakeTimeout: number;
+  /**
+   * Most connections waiting for their handshake at once; when one more arrives, the oldest
+   * waiting one is closed. They do not count against the connection limit (`THREADPOOL_SIZE`),
+   * which counts handshaken connections only, so clients that never handshake lock no one out.
+   */
+  maxPendingHandshakes: number;
+  /**
+   * Most bytes the daemon holds, over all its connections, in messages still arriving that are
+   * too big for a connection's read buffer (64 KiB), including decompressed payloads being
+   * inflated. Past it the connections holding most are closed until the total fits again.
+   */
+  maxBufferedBytes: number;
+  /** Most item streams open at once on one connection; one more is refused with an error. */
+  maxStreamsPerConnection: number;
+  /**
+   * Most item streams open at once in the daemon, lingering ones included; one more is
+   * refused with an error.
+   */
+  maxStreams: number;
+}
+
+/**
+ * The default {@linkcode Limits}: 5 s to handshake, 256 connections waiting for their handshake,
+ * 1 GiB of buffered incomplete messages (the default `MAX_MESSAGE_SIZE`), 1,000 item streams per
+ * connection and 10,000 per daemon.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_LIMITS } from "./config.ts";
+ * assert(DEFAULT_LIMITS.handshakeTimeout === 5 && Object.isFrozen(DEFAULT_LIMITS));
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  handshakeTimeout: 5,
+  maxPendingHandshakes: 256,
+  maxBufferedBytes: 1024 * 1024 * 1024,
+  maxStreamsPerConnection: 1000,
+  maxStreams: 10_000,
+});
+
+/**
+ * Limits from the defaults and overrides, checked.
+ *
+ * @param overrides the limits to change
+ * @returns frozen limits
+ * @throws {RangeError} for a negative or non-numeric limit, or a count below 1
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { makeLimits } from "./config.ts";
+ * assert(makeLimits({ maxStreams: 5 }).maxStreams === 5);
+ * ```
+ */
+export function makeLimits(overrides: Partial<Limits> = {}): Readonly<Limits> {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    const least = name === "handshakeTimeout" ? 0 : 1;
+    if (typeof value !== "number" || !(value >= least)) {
+      throw new RangeError(`Invalid limit ${name}: ${value} (at least ${least})`);
+    }
+  }
+  return Object.freeze(limits);
+}

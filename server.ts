@@ -82,7 +82,7 @@ import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.
 import { formatTraceback } from "./_traceback.ts";
 import { PyroLogger } from "./_log.ts";
 import { PyroProxy } from "./client.ts";
-import { defaultConfig, type PyroConfig } from "./config.ts";
+import { defaultConfig, type Limits, makeLimits, type PyroConfig } from "./config.ts";
 import {
   CommunicationError,
   ConnectionClosedError,
@@ -93,7 +93,11 @@ import {
   SecurityError,
   SerializeError,
 } from "./errors.ts";
-import { MessageConnection, type MessageConnectionOptions } from "./protocol/connection.ts";
+import {
+  MessageConnection,
+  type MessageConnectionOptions,
+  ReceiveBudget,
+} from "./protocol/connection.ts";
 import {
   type Link,
   type LinkListener,
@@ -203,10 +207,18 @@ export interface DaemonOptions {
    */
   config?: Readonly<PyroConfig>;
   /**
-   * Most connections served at once; more are refused with Pyro5's "no free workers" error.
+   * Most handshaken connections served at once; a client past it is refused at its handshake
+   * with an error saying so (ending in Pyro5's "no free workers" text). Connections still
+   * waiting for their handshake are limited by `limits.maxPendingHandshakes` instead.
    * @default {config.THREADPOOL_SIZE} (80)
    */
   maxConnections?: number;
+  /**
+   * Defences against hostile clients: handshake time, connections waiting for their handshake,
+   * bytes buffered in incomplete messages, item streams (see {@linkcode Limits}).
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: Partial<Limits>;
   /**
    * Class conversions for the serializers. The daemon adds its own hooks: registered objects go
    * out as proxies, received proxies become {@linkcode PyroProxy} objects.
@@ -410,6 +422,11 @@ export class Daemon implements AsyncDisposable {
   #timeoutMs: number;
   #connectionOptions: MessageConnectionOptions;
   #log: PyroLogger;
+  #limits: Readonly<Limits>;
+  /** Connections waiting for their handshake, oldest first. */
+  #pending = new Set<ClientConnection>();
+  /** How many connections passed their handshake and are still open. */
+  #handshaken = 0;
   #classes: ClassRegistry;
   #serializers: (Serializer | undefined)[] = [];
   #objects = new Map<string, Registration>();
@@ -452,9 +469,12 @@ export class Daemon implements AsyncDisposable {
     this.#maxConnections = options.maxConnections ?? config.THREADPOOL_SIZE;
     if (!(this.#maxConnections >= 1)) throw new RangeError("maxConnections must be at least 1");
     this.#timeoutMs = config.COMMTIMEOUT > 0 ? config.COMMTIMEOUT * 1000 : 0;
+    const limits = this.#limits = makeLimits(options.limits);
     this.#streams = new ItemStreams({
       lifetime: config.ITER_STREAM_LIFETIME,
       linger: config.ITER_STREAM_LINGER,
+      maxPerClient: limits.maxStreamsPerConnection,
+      max: limits.maxStreams,
       // Pyro5's housekeeper interval
       interval: Math.min(config.POLLTIMEOUT || 0, Math.max(config.COMMTIMEOUT || 0, 5)) || 2,
     });
@@ -464,6 +484,7 @@ export class Daemon implements AsyncDisposable {
       compress: config.COMPRESSION,
       maxMessageSize: config.MAX_MESSAGE_SIZE,
       onWire: log.wire ? (wire) => log.wireMessage("daemon", wire) : undefined,
+      budget: new ReceiveBudget(limits.maxBufferedBytes),
     };
     this.#classes = (options.classes ?? new ClassRegistry()).with({
       replace: (value) => this.#autoProxy(value),
@@ -869,13 +890,34 @@ export class Daemon implements AsyncDisposable {
     this.#clients.add(client);
     const peer = locationOf(link.remoteAddr);
     this.#log.debug(`connected ${peer} - ${link.secure ? "SSL" : "unencrypted"}`);
+    this.#addPending(client);
     let connected = false;
+    let counted = false;
     try {
-      if (this.#clients.size > this.#maxConnections) {
-        await this.#handshake(client, NO_FREE_WORKERS);
+      let hello: Message;
+      try {
+        hello = await connection.receive(this.#handshakeTimeoutMs());
+      } catch (error) {
+        if (error instanceof ConnectionClosedError) {
+          this.#log.debug(`handshake failed, connection closed early (${peer})`);
+        } else {
+          this.#log.warning(`error during connect/handshake: ${asError(error).message} (${peer})`);
+        }
         return;
+      } finally {
+        this.#pending.delete(client);
       }
-      if (!await this.#handshake(client, null)) return;
+      // Only handshaken connections count against the limit: idle ones lock no one out.
+      const full = this.#handshaken >= this.#maxConnections;
+      if (!full) {
+        this.#handshaken++;
+        counted = true;
+      }
+      const refusal = full
+        ? `${NO_FREE_WORKERS} (all ${this.#maxConnections} connections this daemon serves at ` +
+          "once are in use: THREADPOOL_SIZE / maxConnections)"
+        : null;
+      if (!await this.#handshake(client, hello, refusal) || full) return;
       connected = true;
       this.#callHook(this.#options.onConnect, client);
       const timeoutMs = this.#timeoutMs;
@@ -893,12 +935,35 @@ export class Daemon implements AsyncDisposable {
       }
     } finally {
       if (connected) this.#log.debug(`disconnected ${peer}`);
+      this.#pending.delete(client);
+      if (counted) this.#handshaken--;
       this.#clients.delete(client);
       this.#streams.clientGone(client);
       // Like Pyro5, only connections that passed the handshake are reported as disconnected.
       if (connected) this.#callHook(this.#options.onDisconnect, client);
       client.close();
     }
+  }
+
+  /**
+   * Counts a new connection as waiting for its handshake; at the limit, the one waiting longest
+   * is closed to make room (a client that handshakes at once is never the oldest for long).
+   */
+  #addPending(client: ClientConnection): void {
+    if (this.#pending.size >= this.#limits.maxPendingHandshakes) {
+      const oldest: ClientConnection = this.#pending.values().next().value!;
+      this.#pending.delete(oldest);
+      oldest.connection.close();
+    }
+    this.#pending.add(client);
+  }
+
+  /** How long a connection may take for its handshake: the limit, or COMMTIMEOUT if shorter. */
+  #handshakeTimeoutMs(): number {
+    const limit = this.#limits.handshakeTimeout * 1000;
+    const comm = this.#timeoutMs;
+    if (limit > 0 && comm > 0) return Math.min(limit, comm);
+    return limit > 0 ? limit : comm;
   }
 
   #callHook(hook: ((client: ClientConnection) => void) | undefined, client: ClientConnection) {
@@ -928,8 +993,12 @@ export class Daemon implements AsyncDisposable {
     return new Map([...(fromCall ?? []), ...(own ?? [])]);
   }
 
-  /** The connect handshake; returns whether the connection may go on. */
-  async #handshake(client: ClientConnection, deniedReason: string | null): Promise<boolean> {
+  /** Answers the connect message; returns whether the connection may go on. */
+  async #handshake(
+    client: ClientConnection,
+    message: Message,
+    deniedReason: string | null,
+  ): Promise<boolean> {
     const connection = client.connection;
     let serializerId = MARSHAL_ID;
     let seq = 0;
@@ -938,7 +1007,6 @@ export class Daemon implements AsyncDisposable {
     let type: number = CONNECT_OK;
     let data: Uint8Array;
     try {
-      const message = await connection.receive(this.#timeoutMs || (deniedReason ? 10_000 : 0));
       if (message.type !== CONNECT) {
         throw new ProtocolError(`invalid msg type ${message.type} received (expected: 1)`);
       }
@@ -965,7 +1033,6 @@ export class Daemon implements AsyncDisposable {
       });
     } catch (error) {
       const where = locationOf(client.remoteAddr);
-      // A failed receive closed the connection (Pyro5 would still answer a bad header).
       if (connection.closed) {
         if (error instanceof ConnectionClosedError) {
           this.#log.debug(`handshake failed, connection closed early (${where})`);

@@ -27,6 +27,7 @@
  * @module
  */
 import { ConnectionClosedError, PyroError, TimeoutError } from "../errors.ts";
+import { inflateInSlices } from "./_inflate.ts";
 import {
   decodeBody,
   decodeHeader,
@@ -34,6 +35,7 @@ import {
   HEADER_SIZE,
   INLINE_PAYLOAD_LIMIT,
   type Message,
+  MessageFlags,
   type MessageHeader,
   type MessageOptions,
   type OutgoingMessage,
@@ -80,6 +82,100 @@ export interface MessageConnectionOptions extends MessageOptions {
    * @default {undefined} (none)
    */
   onWire?: (wire: WireEvent) => void;
+  /**
+   * Shared account of the bytes buffered in incomplete large messages (see
+   * {@linkcode ReceiveBudget}); a daemon gives all its connections one.
+   * @default {undefined} (no limit beyond the message size)
+   */
+  budget?: ReceiveBudget;
+}
+
+/**
+ * What holds bytes in a {@linkcode ReceiveBudget}: closing it gives them back.
+ */
+export interface BudgetHolder {
+  /** Closes the holder; it then releases what it holds. */
+  close(): void;
+}
+
+/**
+ * A budget of bytes buffered in incomplete messages, shared by many connections (a daemon's).
+ * Connections take from it before a large body's or an inflated payload's buffer grows and give
+ * everything back when the message is complete or the connection closes. When a request takes
+ * the total past the limit, the holders with most bytes are closed, until the total fits: memory
+ * stays bounded whatever sizes peers declare, and the greediest pay for it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { ReceiveBudget } from "./connection.ts";
+ * const budget = new ReceiveBudget(100);
+ * const closed: string[] = [];
+ * const a = { close: () => closed.push("a") }, b = { close: () => closed.push("b") };
+ * assert(budget.take(a, 70) && budget.take(b, 20));
+ * assert(budget.take(b, 20)); // 110 bytes: a, holding most, is closed
+ * assert.deepStrictEqual(closed, ["a"]);
+ * assert(budget.used === 40);
+ * ```
+ */
+export class ReceiveBudget {
+  /** The most bytes all holders may hold together. */
+  readonly limit: number;
+  #held = new Map<BudgetHolder, number>();
+  #used = 0;
+
+  /**
+   * Makes an empty budget.
+   *
+   * @param limit the most bytes held at once
+   * @throws {RangeError} for a limit below 1
+   */
+  constructor(limit: number) {
+    if (!(limit >= 1)) throw new RangeError(`Invalid buffered bytes limit: ${limit}`);
+    this.limit = limit;
+  }
+
+  /** Bytes held now. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /**
+   * Takes bytes for a holder. Past the limit, the holders with most bytes (this one too, if it
+   * is among them) are closed and released until the total fits.
+   *
+   * @param holder who takes
+   * @param bytes how many more bytes
+   * @returns whether the holder may go on (false when it was closed itself)
+   */
+  take(holder: BudgetHolder, bytes: number): boolean {
+    this.#held.set(holder, (this.#held.get(holder) ?? 0) + bytes);
+    this.#used += bytes;
+    if (this.#used <= this.limit) return true;
+    const greediest = [...this.#held].sort((x, y) => y[1] - x[1]);
+    for (const [victim] of greediest) {
+      if (this.#used <= this.limit) break;
+      this.release(victim);
+      try {
+        victim.close();
+      } catch {
+        // closing is best effort; its bytes are released either way
+      }
+    }
+    return this.#held.has(holder);
+  }
+
+  /**
+   * Gives back everything a holder took; idempotent.
+   *
+   * @param holder the holder
+   */
+  release(holder: BudgetHolder): void {
+    const bytes = this.#held.get(holder);
+    if (bytes === undefined) return;
+    this.#held.delete(holder);
+    this.#used -= bytes;
+  }
 }
 
 /** Default largest read chunk of a connection: 64 KiB. */
@@ -91,11 +187,10 @@ const MIN_READ_ROOM = 512;
 /** A large body's first buffer is at most this big (or what is already buffered). */
 const INITIAL_LARGE_BODY = 1024 * 1024;
 /**
- * A full large-body buffer grows to at most this many times the bytes received: a body of up
- * to 16 MB takes one step, yet a header merely declaring a big size never makes us allocate
- * more than 16 times what really arrived (1 MB for the header alone).
+ * Compressed payloads up to this size are inflated at once (at most about 1 MB comes out);
+ * larger ones in slices, between which other connections are served.
  */
-const LARGE_BODY_GROWTH = 16;
+const SYNC_INFLATE_MAX = 1024;
 /** Messages up to this size are encoded into the connection's send chunks. */
 const POOLED_MESSAGE_MAX = 4 * 1024;
 /** Leading payload parts up to this size are copied next to the header: one write less. */
@@ -138,6 +233,7 @@ export class MessageConnection implements AsyncDisposable {
   #stream: ByteStream;
   #options: MessageOptions;
   #onWire: MessageConnectionOptions["onWire"];
+  #budget: ReceiveBudget | null;
   #maxSize: number;
   #maxChunk: number;
   #chunkSize: number;
@@ -172,6 +268,7 @@ export class MessageConnection implements AsyncDisposable {
     this.#maxChunk = bufferSize;
     this.#chunkSize = Math.min(INITIAL_READ_CHUNK, bufferSize);
     this.#buffer = NO_BYTES; // the first read allocates a chunk
+    this.#budget = options.budget ?? null;
   }
 
   /** Whether the connection is closed. */
@@ -223,9 +320,12 @@ export class MessageConnection implements AsyncDisposable {
         if (available >= size) {
           const body = this.#buffer.subarray(start + HEADER_SIZE, start + size);
           this.#start = start + size;
-          const message = decodeBody(header, body, this.#options);
-          this.#onWire?.({ direction: "received", message });
-          return Promise.resolve(message);
+          if (!needsSlicedInflate(header)) {
+            const message = decodeBody(header, body, this.#options);
+            this.#onWire?.({ direction: "received", message });
+            return Promise.resolve(message);
+          }
+          return this.#decodeInSlices(header, body);
         }
       }
     } catch (error) {
@@ -284,6 +384,7 @@ export class MessageConnection implements AsyncDisposable {
       clearTimeout(timer);
       this.#receiving = false;
     }
+    if (needsSlicedInflate(header)) return this.#decodeInSlices(header, body);
     try {
       const message = decodeBody(header, body, this.#options);
       this.#onWire?.({ direction: "received", message });
@@ -291,6 +392,34 @@ export class MessageConnection implements AsyncDisposable {
     } catch (error) {
       this.close();
       throw error;
+    }
+  }
+
+  /**
+   * Decodes a message whose large compressed payload is inflated in slices (other connections
+   * are served meanwhile), its output taken from the budget and bounded by the size limit.
+   */
+  async #decodeInSlices(header: MessageHeader, body: Uint8Array): Promise<Message> {
+    this.#receiving = true;
+    try {
+      const flags = header.flags;
+      const raw = decodeBody({ ...header, flags: flags & ~MessageFlags.COMPRESSED }, body);
+      const budget = this.#budget;
+      const data = await inflateInSlices(
+        raw.data,
+        this.#maxSize,
+        (bytes) => !this.#closed && (budget === null || budget.take(this, bytes)),
+        () => new ConnectionClosedError("receiving: connection closed while inflating"),
+      );
+      const message = { ...raw, data };
+      this.#onWire?.({ direction: "received", message });
+      return message;
+    } catch (error) {
+      this.close();
+      throw error;
+    } finally {
+      this.#budget?.release(this);
+      this.#receiving = false;
     }
   }
 
@@ -326,29 +455,61 @@ export class MessageConnection implements AsyncDisposable {
   }
 
   /**
-   * Reads a body larger than a chunk (its header is buffered at `#start`) into a buffer of its
-   * own that grows as bytes really arrive: never allocate what the header merely declares.
-   * Each read asks for all the room left, so the kernel copies straight into the body.
-   * (A resizable `ArrayBuffer` would grow without copying, but measured three times slower:
-   * its memory is committed page by page.)
+   * Reads a body larger than a chunk (its header is buffered at `#start`): memory follows the
+   * bytes that really arrive, never the size the header declares. Until half the body has
+   * arrived it goes into parts, each as big as all before it (so at most twice what arrived is
+   * allocated, and nothing is copied while a peer trickles or lies); then the whole body is
+   * allocated once, the parts are copied in and the rest is read straight into it. Each read
+   * asks for all the room left, so the kernel copies straight into place.
    */
   async #readLargeBody(size: number): Promise<Uint8Array> {
     const buffered = this.#end - this.#start - HEADER_SIZE; // < size, since size > a chunk
-    let body = new Uint8Array(Math.min(size, Math.max(INITIAL_LARGE_BODY, buffered)));
-    body.set(this.#buffer.subarray(this.#start + HEADER_SIZE, this.#end));
-    this.#start = this.#end;
-    let filled = buffered;
-    while (filled < size) {
-      if (filled === body.length) {
-        // transfer() reallocates: the bytes received so far are kept without a copy where
-        // the allocator can grow the block in place.
-        body = new Uint8Array(body.buffer.transfer(Math.min(size, filled * LARGE_BODY_GROWTH)));
+    const firstSize = Math.min(size, Math.max(INITIAL_LARGE_BODY, buffered));
+    this.#takeBudget(firstSize);
+    try {
+      let part = new Uint8Array(firstSize);
+      part.set(this.#buffer.subarray(this.#start + HEADER_SIZE, this.#end));
+      this.#start = this.#end;
+      const parts: Uint8Array[] = [];
+      let before = 0; // bytes in the full parts before `part`
+      let filled = buffered; // bytes in `part`
+      while (before + filled < size) {
+        if (filled === part.length) {
+          parts.push(part);
+          before += filled;
+          filled = 0;
+          if (before * 2 >= size) {
+            this.#takeBudget(size - before); // the parts are garbage once copied
+            part = new Uint8Array(size);
+            for (const done of parts) {
+              part.set(done, filled);
+              filled += done.length;
+            }
+            parts.length = before = 0;
+          } else {
+            const next = Math.min(before, size - before);
+            this.#takeBudget(next);
+            part = new Uint8Array(next);
+          }
+        }
+        const n = await this.#stream.read(part.subarray(filled));
+        if (n === null) throw this.#eof(HEADER_SIZE + before + filled, HEADER_SIZE + size);
+        filled += n;
       }
-      const n = await this.#stream.read(body.subarray(filled));
-      if (n === null) throw this.#eof(HEADER_SIZE + filled, HEADER_SIZE + size);
-      filled += n;
+      // Parts never reach the end: a part is at most as big as all before it, so the whole
+      // body was allocated before the last one would have been needed.
+      return part;
+    } finally {
+      this.#budget?.release(this);
     }
-    return body;
+  }
+
+  /** Takes bytes from the budget for a growing buffer; throws when that closed us. */
+  #takeBudget(bytes: number): void {
+    if (this.#budget === null || this.#budget.take(this, bytes)) return;
+    throw new ConnectionClosedError(
+      "receiving: connection closed: the daemon's buffer budget for incomplete messages is used up",
+    );
   }
 
   #eof(got: number, total: number): ConnectionClosedError {
@@ -593,6 +754,7 @@ export class MessageConnection implements AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#budget?.release(this);
     try {
       this.#stream.close();
     } catch {
@@ -605,6 +767,11 @@ export class MessageConnection implements AsyncDisposable {
     this.close();
     return Promise.resolve();
   }
+}
+
+/** Whether a message's payload is compressed and too big to inflate in one go. */
+function needsSlicedInflate(header: MessageHeader): boolean {
+  return (header.flags & MessageFlags.COMPRESSED) !== 0 && header.dataSize > SYNC_INFLATE_MAX;
 }
 
 function errorText(error: unknown): string {
