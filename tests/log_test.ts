@@ -94,7 +94,7 @@ Deno.test("PyroLogger: a daemon logs connections, errors and refusals at LOGLEVE
     /^DEBUG exception occurred in method call user code: client=127\.0\.0\.1:\d+ method=fail exception=RangeError: out of range$/,
   );
   has(
-    /^WARNING client connection was denied: no free workers, increase server threadpool size \(127\.0\.0\.1:\d+\)$/,
+    /^WARNING client connection was denied: no free workers, increase server threadpool size \(all 1 connections .*\) \(127\.0\.0\.1:\d+\)$/,
   );
   has(/^WARNING client connection was denied: wrong password \(127\.0\.0\.1:\d+\)$/);
   has(/^WARNING error during connect\/handshake: invalid data \(127\.0\.0\.1:\d+\)$/);
