@@ -130,6 +130,30 @@ export function kwargs(values: Readonly<PyStringDict>): Kwargs {
   return new Kwargs(values);
 }
 
+/** Options of one undecoded call ({@linkcode PyroProxy._pyroInvokeRaw}). */
+export interface RawInvokeOptions {
+  /**
+   * Positional arguments.
+   * @default {[]}
+   */
+  args?: readonly unknown[];
+  /**
+   * Keyword arguments.
+   * @default {{}}
+   */
+  kwargs?: Readonly<PyStringDict>;
+  /**
+   * Send the call oneway (no reply), whatever the metadata says.
+   * @default {false}
+   */
+  oneway?: boolean;
+  /**
+   * Correlation id (16 bytes) to send with this call, or null for none.
+   * @default {the proxy's `_pyroCorrelationId`, else the one of the daemon call running}
+   */
+  correlationId?: Uint8Array | null;
+}
+
 /** Options of a {@linkcode PyroProxy}. */
 export interface ProxyOptions {
   /**
@@ -747,9 +771,72 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     flags = 0,
     objectId?: string,
   ): Promise<unknown> {
-    // The caller's async context, read before any await: annotations and correlation id.
+    // The caller's async context, read before any await: correlation id (and annotations).
+    const sent = await this.#invoke(
+      method,
+      args,
+      kwargsDict,
+      flags,
+      objectId,
+      this.#correlationId(),
+    );
+    return sent && this.#decodeReply(sent.reply, sent.serializer);
+  }
+
+  /**
+   * Performs one remote call and returns the daemon's reply message undecoded (Pyro5's
+   * `_pyroRawWireResponse`): a remote exception is not thrown but comes back as a message with
+   * the EXCEPTION flag, its data still in the serializer's bytes. The HTTP gateway passes the
+   * json bytes on this way.
+   *
+   * @param method the method name (or `__getattr__`)
+   * @param options arguments, oneway, correlation id
+   * @returns the reply message; undefined for a oneway call
+   * @throws {CommunicationError} for connection problems; {@linkcode TimeoutError} on timeout
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { PyroProxy } from "./client.ts";
+   * import { Daemon, exposeObject } from "./server.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * const uri = daemon.register(exposeObject({ twice: (x: number) => 2 * x }), "calc");
+   * await using calc = new PyroProxy(uri, { serializer: "json" });
+   * const reply = await calc._pyroInvokeRaw("twice", { args: [21] });
+   * assert(new TextDecoder().decode(reply?.data) === "42");
+   * ```
+   */
+  async _pyroInvokeRaw(
+    method: string,
+    options: RawInvokeOptions = {},
+  ): Promise<Message | undefined> {
+    const correlationId = options.correlationId === undefined
+      ? this.#correlationId()
+      : options.correlationId;
+    const flags = options.oneway ? ONEWAY : 0;
+    const sent = await this.#invoke(
+      method,
+      options.args ?? [],
+      options.kwargs ?? NO_KWARGS,
+      flags,
+      undefined,
+      correlationId,
+    );
+    if (sent && sent.reply.annotations.size > 0) this.#responseAnnotations(sent.reply);
+    return sent?.reply;
+  }
+
+  /** Sends one call and, unless it is oneway, receives its reply (undecoded). */
+  async #invoke(
+    method: string,
+    args: readonly unknown[],
+    kwargsDict: Readonly<PyStringDict>,
+    flags: number,
+    objectId: string | undefined,
+    correlationId: Uint8Array | null,
+  ): Promise<{ reply: Message; serializer: Serializer } | undefined> {
+    // The caller's async context, read before any await.
     let annotations = this.#options.annotations?.() ?? this.#noAnnotations;
-    const correlationId = this.#correlationId();
     let channel = this.#channel;
     if (channel === null || channel.connection.closed) channel = await this.#connect(false);
     let serializer = this.#serializerInUse();
@@ -806,7 +893,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
         channel.pending.set(seq, { resolve, reject });
       });
       channel.connection.sendBytes(bytes).catch((error) => this.#fail(channel, error));
-      return this.#decodeReply(await reply, serializer);
+      return { reply: await reply, serializer };
     }
     // The only call in flight: this call reads the replies itself until its own arrives, handing
     // over those of calls made meanwhile, then leaves further reading to a reader task.
@@ -828,7 +915,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       channel.reading = false;
       if (channel.pending.size > 0) this.#pump(channel);
     }
-    return this.#decodeReply(reply, serializer);
+    return { reply, serializer };
   }
 
   #timeoutMs(): number {

@@ -6,7 +6,8 @@
  * - Serve objects: {@linkcode Daemon}, with {@linkcode expose} and {@linkcode oneway}.
  * - Call them: {@linkcode PyroProxy}; find them: {@linkcode locateNS}, {@linkcode resolve} and
  *   `PYRONAME:` / `PYROMETA:` URIs.
- * - Run a name server: {@linkcode startNameServer}.
+ * - Run a name server: {@linkcode startNameServer}; call objects over HTTP and JSON:
+ *   {@linkcode startHttpGateway}.
  * - Publish and subscribe: {@linkcode startMessageBus}, {@linkcode MessageBusClient}.
  * - Values: Python's types map to TypeScript as the README's table says ({@linkcode tuple},
  *   {@linkcode PyFloat}, ...); errors are {@linkcode PyroError} subclasses or
@@ -38,6 +39,7 @@ export * from "./client.ts";
 export * from "./server.ts";
 export * from "./nameserver.ts";
 export * from "./messagebus.ts";
+export * from "./httpgateway.ts";
 export * from "./uri.ts";
 export * from "./errors.ts";
 export * from "./config.ts";

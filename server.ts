@@ -307,6 +307,42 @@ function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
+/** The keyword-argument dicts the daemon passed to methods (see {@linkcode isKeywordArguments}). */
+const keywordArguments = new WeakSet<object>();
+
+/** Passes a caller's keyword arguments as the extra, last argument, marked as such. */
+function withKeywordArguments(args: unknown[], kwargs: PyStringDict): unknown[] {
+  keywordArguments.add(kwargs);
+  return [...args, kwargs];
+}
+
+/**
+ * Whether a method's argument is the caller's keyword arguments: a Python caller's (or
+ * `kwargs(...)`) keyword arguments reach a Deno method as one extra, last argument, a plain
+ * object; this tells it apart from a dict passed positionally, so a method can take Python's
+ * `name=value` arguments by name.
+ *
+ * @param value an argument the method received
+ * @returns true for the keyword arguments object of the running call
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { Daemon, exposeObject, isKeywordArguments } from "./server.ts";
+ * import { kwargs, PyroProxy } from "./client.ts";
+ * const greeter = exposeObject({
+ *   greet: (arg: unknown) => isKeywordArguments(arg) ? `kw ${(arg as { name: string }).name}` : `pos ${arg}`,
+ * });
+ * await using daemon = new Daemon({ host: "127.0.0.1" });
+ * await using proxy = new PyroProxy(daemon.register(greeter, "greeter"));
+ * assert.equal(await proxy.greet(kwargs({ name: "x" })), "kw x");
+ * assert.equal(await proxy.greet("y"), "pos y");
+ * ```
+ */
+export function isKeywordArguments(value: unknown): boolean {
+  return typeof value === "object" && value !== null && keywordArguments.has(value);
+}
+
 function hasKeys(dict: PyStringDict): boolean {
   for (const _ in dict) return true;
   return false;
@@ -1121,7 +1157,9 @@ export class Daemon implements AsyncDisposable {
         }
       } else {
         const method = this.#method(registration, target, call.method);
-        const args = hasKeys(call.kwargs) ? [...call.args, call.kwargs] : call.args;
+        const args = hasKeys(call.kwargs)
+          ? withKeywordArguments(call.args, call.kwargs)
+          : call.args;
         if (flags & ONEWAY) {
           this.#runDetached(method, target, args, context, call, percall);
           return;
@@ -1241,7 +1279,9 @@ export class Daemon implements AsyncDisposable {
       const [name, args, kwargs] = entry as [string, unknown, unknown];
       const method = this.#method(registration, target, name);
       const callArgs = Array.isArray(args) ? args : [];
-      const allArgs = isPlainObject(kwargs) && hasKeys(kwargs) ? [...callArgs, kwargs] : callArgs;
+      const allArgs = isPlainObject(kwargs) && hasKeys(kwargs)
+        ? withKeywordArguments(callArgs, kwargs)
+        : callArgs;
       try {
         let result = runInContext(context, method, target, allArgs);
         if (isThenable(result)) result = await result;

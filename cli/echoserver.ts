@@ -17,7 +17,7 @@ import { configFromEnv } from "../config.ts";
 import { locateNS } from "../client.ts";
 import { startNameServer } from "../nameserver.ts";
 import { NamingError } from "../errors.ts";
-import { Daemon, expose, oneway } from "../server.ts";
+import { Daemon, expose, isKeywordArguments, oneway } from "../server.ts";
 import {
   addressText,
   CommandError,
@@ -56,6 +56,43 @@ function timestamp(): string {
 }
 
 /**
+ * Binds a call's arguments to a Python method's parameters as Python does (keyword arguments,
+ * e.g. the query parameters of an HTTP gateway call, by name), with Python's TypeError messages.
+ */
+function bindArgs(method: string, names: readonly string[], args: unknown[]): unknown[] {
+  const last = args.at(-1);
+  const keywords = isKeywordArguments(last) ? last as Record<string, unknown> : {};
+  const positional = isKeywordArguments(last) ? args.slice(0, -1) : args;
+  const qualified = `EchoServer.${method}()`;
+  if (positional.length > names.length) {
+    const takes = names.length + 1; // with self, as Python counts
+    throw new TypeError(
+      `${qualified} takes ${takes} positional argument${takes === 1 ? "" : "s"} but ${
+        positional.length + 1
+      } were given`,
+    );
+  }
+  const values = [...positional];
+  for (const key of Object.keys(keywords)) {
+    const index = names.indexOf(key);
+    if (index < 0) throw new TypeError(`${qualified} got an unexpected keyword argument '${key}'`);
+    if (index < positional.length) {
+      throw new TypeError(`${qualified} got multiple values for argument '${key}'`);
+    }
+    values[index] = keywords[key];
+  }
+  const missing = names.filter((name, i) => i >= positional.length && !(name in keywords));
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${qualified} missing ${missing.length} required positional argument${
+        missing.length === 1 ? "" : "s"
+      }: ${missing.map((name) => `'${name}'`).join(" and ")}`,
+    );
+  }
+  return values;
+}
+
+/**
  * The echo server object, as Pyro5's `EchoServer`.
  *
  * @example
@@ -86,32 +123,37 @@ export class EchoServer {
   }
 
   /** Returns the message. */
-  echo(message: unknown): unknown {
+  echo(...args: unknown[]): unknown {
+    const [message] = bindArgs("echo", ["message"], args);
     this.#log(`echo: ${Deno.inspect(message)}`);
     return message;
   }
 
   /** Raises a ValueError. */
-  error(): never {
+  error(...args: unknown[]): never {
+    bindArgs("error", [], args);
     this.#log("error: generating exception");
     throw new RangeError("this is the generated error from echoserver echo() method");
   }
 
   /** Raises a ValueError with a message. */
-  error_with_text(): never {
+  error_with_text(...args: unknown[]): never {
+    bindArgs("error_with_text", [], args);
     this.#log("error: generating exception");
     throw new RangeError("the message of the error");
   }
 
   /** Like echo, but oneway: the client does not wait. */
   @oneway
-  oneway_echo(message: unknown): string {
+  oneway_echo(...args: unknown[]): string {
+    const [message] = bindArgs("oneway_echo", ["message"], args);
     this.#log(`oneway_echo: ${Deno.inspect(message)}`);
     return "bogus return value";
   }
 
   /** Answers after a delay. */
-  async slow(): Promise<string> {
+  async slow(...args: unknown[]): Promise<string> {
+    bindArgs("slow", [], args);
     this.#log("slow: waiting a bit...");
     await new Promise((resolve) => setTimeout(resolve, SLOW_SECONDS * 1000));
     this.#log("slow: returning result");
@@ -119,25 +161,29 @@ export class EchoServer {
   }
 
   /** Yields three items on demand. */
-  *generator(): Generator<string> {
+  *generator(...args: unknown[]): Generator<string> {
+    bindArgs("generator", [], args);
     yield "one";
     yield "two";
     yield "three";
   }
 
   /** Returns NaN. */
-  nan(): number {
+  nan(...args: unknown[]): number {
+    bindArgs("nan", [], args);
     return NaN;
   }
 
   /** Returns infinity. */
-  inf(): number {
+  inf(...args: unknown[]): number {
+    bindArgs("inf", [], args);
     return Infinity;
   }
 
   /** Waits, then returns; the client does not wait for it. */
   @oneway
-  async oneway_slow(): Promise<string> {
+  async oneway_slow(...args: unknown[]): Promise<string> {
+    bindArgs("oneway_slow", [], args);
     this.#log("oneway_slow: waiting a bit...");
     await new Promise((resolve) => setTimeout(resolve, SLOW_SECONDS * 1000));
     this.#log("oneway_slow: returning result");
@@ -145,17 +191,20 @@ export class EchoServer {
   }
 
   /** A private method: refused remotely. */
-  _private(): string {
+  _private(...args: unknown[]): string {
+    bindArgs("_private", [], args);
     return "should not be allowed";
   }
 
   /** A dunder method: allowed remotely. */
-  __dunder__(): string {
+  __dunder__(...args: unknown[]): string {
+    bindArgs("__dunder__", [], args);
     return "should be allowed (dunder)";
   }
 
   /** Asks the server to shut down. */
-  shutdown(): void {
+  shutdown(...args: unknown[]): void {
+    bindArgs("shutdown", [], args);
     this.#log("shutting down");
     this.#shutdown();
   }

@@ -20,7 +20,7 @@ if [ $# -eq 0 ]; then
   check "deno fmt --check" "${deno[@]}" fmt --check
   check "deno lint" "${deno[@]}" lint
   check "deno doc --lint" "${deno[@]}" doc --lint mod.ts
-  targets=(tests/ mod.ts client.ts server.ts nameserver.ts messagebus.ts locate.ts uri.ts errors.ts config.ts _*.ts protocol/ serializers/ nameserver/ messagebus/ cli/)
+  targets=(tests/ mod.ts client.ts server.ts nameserver.ts messagebus.ts httpgateway.ts locate.ts uri.ts errors.ts config.ts _*.ts protocol/ serializers/ nameserver/ messagebus/ cli/)
   existing=()
   for t in "${targets[@]}"; do [ -e "$t" ] && existing+=("$t"); done
   set -- "${existing[@]}"
