@@ -43,7 +43,8 @@ export async function readUntil(
   ready: RegExp,
   what: string,
 ): Promise<Started> {
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const decoded = process.stdout.pipeThrough(new TextDecoderStream());
+  const reader = decoded.getReader();
   const timer = setTimeout(() => process.kill("SIGKILL"), STARTUP_MS);
   let text = "";
   let match: RegExpExecArray | null = null;
@@ -62,7 +63,7 @@ export async function readUntil(
     throw new Error(`${what} did not start:\n${text}`);
   }
   // Keep draining the output so the process never blocks on a full pipe.
-  process.stdout.pipeTo(new WritableStream()).catch(() => {});
+  decoded.pipeTo(new WritableStream()).catch(() => {});
   return { process, match, text };
 }
 
