@@ -149,7 +149,7 @@ export function inspectSchema(db: DatabaseSync): SqlFileVerdict {
     };
   }
   const other = objects.find((o) =>
-    o.type !== "table" && (o.type !== "index" || !(o.tbl_name in PYRO5_COLUMNS))
+    o.type !== "table" && (o.type !== "index" || !Object.hasOwn(PYRO5_COLUMNS, o.tbl_name))
   );
   if (other) {
     return {
