@@ -44,8 +44,11 @@ async function runPython(args: string[]): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
-/** Python's view after running the actions through a Python client. */
-async function pythonClient(uri: string, actions: Action[] = []): Promise<View> {
+/** Python's views before and after running the actions through a Python client. */
+async function pythonClient(
+  uri: string,
+  actions: Action[] = [],
+): Promise<{ before: View; after: View }> {
   const out = await runPython([PEER, "client", uri, "serpent", JSON.stringify(actions)]);
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
@@ -164,16 +167,14 @@ async function pythonTurn(file: string, expected: Expected, actions: Action[]): 
   const ns = await pythonNameServer(file);
   try {
     // what the other name server left, as both clients see it
-    deepStrictEqual(withoutNameServer(await pythonClient(ns.uri), ns.uri), expected.view());
     deepStrictEqual(
       withoutNameServer(await denoClient(ns.uri, "serpent"), ns.uri),
       expected.view(),
     );
+    const python = await pythonClient(ns.uri, actions);
+    deepStrictEqual(withoutNameServer(python.before, ns.uri), expected.view());
     expected.apply(actions);
-    deepStrictEqual(
-      withoutNameServer(await pythonClient(ns.uri, actions), ns.uri),
-      expected.view(),
-    );
+    deepStrictEqual(withoutNameServer(python.after, ns.uri), expected.view());
   } finally {
     await ns.stop();
   }
@@ -193,8 +194,8 @@ async function denoTurn(
     enableBroadcast: false,
   });
   const uri = server.uri.toString();
+  deepStrictEqual(withoutNameServer((await pythonClient(uri)).before, uri), expected.view());
   deepStrictEqual(withoutNameServer(await denoClient(uri, serializer), uri), expected.view());
-  deepStrictEqual(withoutNameServer(await pythonClient(uri), uri), expected.view());
   expected.apply(actions);
   deepStrictEqual(
     withoutNameServer(await denoClient(uri, serializer, actions), uri),
@@ -219,10 +220,7 @@ const TURNS: Action[][] = [
     ["register", "third.turn", "PYRO:obj_3@localhost:7001", ["late", "x"]],
     ["remove", "first.turn.2"],
     ["set_metadata", "naïve ünicode 😀", []],
-  ],
-  [
     ["remove", "scanner"],
-    ["register", "fourth.turn", "PYRO:obj_4@localhost:7002", ["y"]],
   ],
 ];
 
@@ -238,9 +236,9 @@ Deno.test("sql storage: Python's name server and ours take turns on one file", a
           if (python) await pythonTurn(file, expected, actions);
           else await denoTurn(file, serializer, expected, actions);
         }
-        // the last state, read once more by the name server that did not write it last
-        if (first === "python") await pythonTurn(file, expected, []);
-        else await denoTurn(file, serializer, expected, []);
+        // the last state, read by the name server that did not write it last
+        if (first === "python") await denoTurn(file, serializer, expected, []);
+        else await pythonTurn(file, expected, []);
         const raw = new DatabaseSync(file, { readOnly: true });
         try {
           strictEqual(raw.prepare("PRAGMA integrity_check").get()!.integrity_check, "ok");
