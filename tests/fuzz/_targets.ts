@@ -314,12 +314,14 @@ export async function loadTarget(name: string, targets?: string): Promise<FuzzTa
 }
 
 /**
- * An error's kind: its class and the message up to the detail (digits folded), so that
- * "Unexpected byte 0x3f at 12" and "... 0x41 at 7" count as one kind.
+ * An error's kind: its class and the message with the details folded (numbers, quoted text) and
+ * cut after its second part, so that "... at byte 12: unexpected character 'x'" and "... at
+ * byte 7: unexpected character 'y'" count as one kind.
  */
 export function errorKind(error: unknown): string {
   if (!(error instanceof Error)) return `thrown ${typeof error}`;
-  const message = error.message.split(":")[0].replace(/0x[0-9a-f]+|\d+/gi, "N").slice(0, 80);
+  const message = error.message.replace(/'[^']*'|"[^"]*"/g, "'…'").replace(/0x[0-9a-f]+|\d+/gi, "N")
+    .split(":").slice(0, 2).join(":").slice(0, 90);
   return `${error.constructor.name}: ${message}`;
 }
 
