@@ -5,12 +5,6 @@
  *
  * @module
  */
-import {
-  Progress,
-  type WorkerFinding,
-  type WorkerReport,
-  type WorkerTask,
-} from "./_fuzz_worker.ts";
 import { inputSeed } from "./_random.ts";
 import { loadTarget } from "./_targets.ts";
 
@@ -90,12 +84,52 @@ export async function fuzzTarget(name: string, options: FuzzRunOptions): Promise
     const input = target.input(inputSeed(options.seed, name, stopped.index), corpus);
     figures.inputs++;
     figures.findings.push({ ...stopped, target: name, seed: options.seed, input });
-    figures.errorKinds.set(stopped.error, (figures.errorKinds.get(stopped.error) ?? 0) + 1);
+    const kind = stopped.kind === "hang" ? "hang" : "worker died";
+    figures.errorKinds.set(kind, (figures.errorKinds.get(kind) ?? 0) + 1);
     start = stopped.index + 1;
   }
   figures.seconds = (performance.now() - started) / 1000;
   return figures;
 }
+
+/** What the engine asks of a worker. */
+export interface WorkerTask {
+  target: string;
+  /** A module exporting `TARGETS` (the engine's tests bring their own), else _targets.ts. */
+  targets?: string;
+  seed: number;
+  start: number;
+  end: number;
+  /** Inputs slower than this are reported as hangs even when they end. */
+  hangMs: number;
+  /** Int32Array of {@linkcode Progress}: counted as inputs end, so a hang loses nothing. */
+  progress: SharedArrayBuffer;
+}
+
+/** The slots of a task's progress: the index being decoded (-1 while the corpus is built), and
+ * how many inputs ended, in a value, in a PyroError. */
+export const Progress = { INDEX: 0, ENDED: 1, VALUES: 2, REJECTED: 3, SIZE: 4 } as const;
+
+/** Error kinds and the slowest input of a batch of inputs. */
+export interface WorkerBatch {
+  type: "batch";
+  inputs: number;
+  kinds: Record<string, number>;
+  slowest: { ms: number; index: number; size: number };
+}
+
+/** A crash or a slow input, with the input that did it. */
+export interface WorkerFinding {
+  type: "finding";
+  kind: "crash" | "hang";
+  index: number;
+  input: Uint8Array;
+  error: string;
+  ms: number;
+}
+
+/** Every message a worker posts. */
+export type WorkerReport = WorkerBatch | WorkerFinding | { type: "done" };
 
 type Stopped = Omit<WorkerFinding, "type" | "input">;
 

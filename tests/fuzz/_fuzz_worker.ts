@@ -8,46 +8,8 @@
  * @module
  */
 import { inputSeed } from "./_random.ts";
+import { Progress, type WorkerBatch, type WorkerReport, type WorkerTask } from "./_engine.ts";
 import { loadTarget, tryInput } from "./_targets.ts";
-
-/** What the engine asks of a worker. */
-export interface WorkerTask {
-  target: string;
-  /** A module exporting `TARGETS` (the engine's tests bring their own), else _targets.ts. */
-  targets?: string;
-  seed: number;
-  start: number;
-  end: number;
-  /** Inputs slower than this are reported as hangs even when they end. */
-  hangMs: number;
-  /** Int32Array of {@linkcode Progress}: counted as inputs end, so a hang loses nothing. */
-  progress: SharedArrayBuffer;
-}
-
-/** The slots of a task's progress: the index being decoded (-1 while the corpus is built), and
- * how many inputs ended, in a value, in a PyroError. */
-export const Progress = { INDEX: 0, ENDED: 1, VALUES: 2, REJECTED: 3, SIZE: 4 } as const;
-
-/** Error kinds and the slowest input of a batch of inputs. */
-export interface WorkerBatch {
-  type: "batch";
-  inputs: number;
-  kinds: Record<string, number>;
-  slowest: { ms: number; index: number; size: number };
-}
-
-/** A crash or a slow input, with the input that did it. */
-export interface WorkerFinding {
-  type: "finding";
-  kind: "crash" | "hang";
-  index: number;
-  input: Uint8Array;
-  error: string;
-  ms: number;
-}
-
-/** Every message a worker posts. */
-export type WorkerReport = WorkerBatch | WorkerFinding | { type: "done" };
 
 const BATCH = 1000;
 
