@@ -44,7 +44,7 @@ for (const [name, value] of Object.entries(options)) {
     Deno.exit(2);
   }
 }
-const endAt = performance.now() + minutes * 60_000;
+let endAt = performance.now() + minutes * 60_000;
 const running = () => performance.now() < endAt;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -92,57 +92,62 @@ class Pinger {
 
 const SERIALIZERS = ["serpent", "json", "marshal", "msgpack"] as const;
 
+/** One Deno round: connect, call, item stream, callback, disconnect. */
+async function denoRound(callbacks: Daemon, n: number, round: number): Promise<void> {
+  const pinger = new Pinger();
+  callbacks.register(pinger);
+  try {
+    const uri = round % 2 ? service : `PYRONAME:soak.service@${nsAddress}`;
+    const serializer = SERIALIZERS[(round + n) % 4];
+    await using proxy = new PyroProxy(uri, { serializer, timeout: 10, callbackDaemon: callbacks });
+    const payload = "x".repeat([1, 100, 10_000][round % 3]);
+    if (await proxy.echo(payload) !== payload) throw new Error("echo gave something else");
+    let items = 0;
+    for await (const _ of await proxy.numbers(20)) items++;
+    if (items !== 20) throw new Error(`stream gave ${items} items`);
+    if (await proxy.notify(pinger, 3) !== 6) throw new Error("callback sum wrong");
+    counts.denoRounds++;
+  } finally {
+    callbacks.unregister(pinger);
+  }
+}
+
 async function denoClient(n: number): Promise<void> {
   await using callbacks = new Daemon({ host: "127.0.0.1", port: 0 });
   for (let round = 0; running(); round++) {
-    const pinger = new Pinger();
     try {
-      callbacks.register(pinger);
-      const uri = round % 2 ? service : `PYRONAME:soak.service@${nsAddress}`;
-      const serializer = SERIALIZERS[(round + n) % 4];
-      await using proxy = new PyroProxy(uri, {
-        serializer,
-        timeout: 10,
-        callbackDaemon: callbacks,
-      });
-      const payload = "x".repeat([1, 100, 10_000][round % 3]);
-      if (await proxy.echo(payload) !== payload) throw new Error("echo gave something else");
-      let items = 0;
-      for await (const _ of await proxy.numbers(20)) items++;
-      if (items !== 20) throw new Error(`stream gave ${items} items`);
-      if (await proxy.notify(pinger, 3) !== 6) throw new Error("callback sum wrong");
-      counts.denoRounds++;
+      await denoRound(callbacks, n, round);
       await sleep(pauseMs);
     } catch (error) {
       failed(`deno client ${n}`, error);
       await sleep(500);
-    } finally {
-      callbacks.unregister(pinger);
     }
   }
 }
 
-async function pythonClient(n: number): Promise<void> {
-  const [host, port] = [
-    nsAddress.slice(0, nsAddress.lastIndexOf(":")),
-    nsAddress.split(":").pop()!,
-  ];
+/** One Python client process, running rounds for some seconds. */
+async function pythonRun(n: number, seconds: number): Promise<void> {
+  const host = nsAddress.slice(0, nsAddress.lastIndexOf(":"));
+  const port = nsAddress.slice(nsAddress.lastIndexOf(":") + 1);
   const script = new URL("./_python_client.py", import.meta.url).pathname;
+  const child = await startPython([script, host, port, String(seconds), String(pauseMs)]);
+  await child.stdin.close();
+  counts.pythonRuns++;
+  let report = "";
+  for await (const line of lines(child.stdout)) report = line;
+  const status = await child.status;
+  try {
+    const result = JSON.parse(report) as { rounds: number; errors: number; first_error: string };
+    counts.pythonRounds += result.rounds;
+    for (let e = 0; e < result.errors; e++) failed(`python client ${n}`, result.first_error);
+  } catch {
+    failed(`python client ${n}`, `exit ${status.code}, no report`);
+  }
+}
+
+async function pythonClient(n: number): Promise<void> {
   while (running()) {
-    const seconds = Math.max(1, Math.min(60, (endAt - performance.now()) / 1000));
-    const child = await startPython([script, host, port, String(seconds), String(pauseMs)]);
-    await child.stdin.close();
-    counts.pythonRuns++;
-    let report = "";
-    for await (const line of lines(child.stdout)) report = line;
-    const status = await child.status;
-    try {
-      const result = JSON.parse(report) as { rounds: number; errors: number; first_error: string };
-      counts.pythonRounds += result.rounds;
-      for (let e = 0; e < result.errors; e++) failed(`python client ${n}`, result.first_error);
-    } catch {
-      failed(`python client ${n}`, `exit ${status.code}, no report`);
-    }
+    await pythonRun(n, Math.max(1, Math.min(60, (endAt - performance.now()) / 1000)));
   }
 }
 
@@ -169,9 +174,18 @@ console.log(
   `soak: ${minutes} min, ${denoClients} Deno + ${pythonClients} Python clients, ` +
     `daemon pid ${server.pid}, sample every ${sampleMs / 1000} s`,
 );
+// Warm-up: a few rounds of each kind, so that what the daemon's process makes once on first
+// use (Deno's runtime keeps a pipe and a socket pair) is in the idle sample; then idle.
+{
+  await using callbacks = new Daemon({ host: "127.0.0.1", port: 0 });
+  for (let round = 0; round < 8; round++) await denoRound(callbacks, 0, round);
+}
+await pythonRun(0, 1);
+await sleep(2000);
 const started = performance.now();
-const samples: SoakSample[] = [await sample(0)]; // idle: before any client
-console.log(`${show(samples[0])}  (idle)`);
+endAt = started + minutes * 60_000;
+const samples: SoakSample[] = [await sample(0)];
+console.log(`${show(samples[0])}  (idle, after a warm-up)`);
 const clients = [
   ...Array.from({ length: denoClients }, (_, n) => denoClient(n)),
   ...Array.from({ length: pythonClients }, (_, n) => pythonClient(n)),
