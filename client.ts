@@ -1093,8 +1093,13 @@ export class PyroProxy implements AsyncDisposable, Disposable {
       reply = await connection.receive(timeoutMs);
     } catch (error) {
       connection.close();
-      if (error instanceof CommunicationError) throw error;
-      throw new CommunicationError(`cannot connect to ${location}: ${errorText(error)}`, {
+      // A TLS daemon answers a plain-text client with an alert, or hangs up: say what it may be.
+      const hint = !link.secure && (error instanceof ProtocolError ||
+          error instanceof ConnectionClosedError)
+        ? " (if the daemon speaks TLS, set SSL)"
+        : "";
+      if (error instanceof CommunicationError && !hint) throw error;
+      throw new CommunicationError(`cannot connect to ${location}: ${errorText(error)}${hint}`, {
         cause: error,
       });
     }

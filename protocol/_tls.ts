@@ -448,6 +448,22 @@ export class TlsStream implements ByteStream {
     });
   }
 
+  /** Our end's address, when the session runs on node's own socket (else undefined). */
+  get localAddr(): Deno.NetAddr | undefined {
+    const s = this.#socket;
+    return s.localAddress
+      ? { transport: "tcp", hostname: s.localAddress, port: s.localPort ?? 0 }
+      : undefined;
+  }
+
+  /** The other end's address, when the session runs on node's own socket (else undefined). */
+  get remoteAddr(): Deno.NetAddr | undefined {
+    const s = this.#socket;
+    return s.remoteAddress
+      ? { transport: "tcp", hostname: s.remoteAddress, port: s.remotePort ?? 0 }
+      : undefined;
+  }
+
   /** The certificate the peer presented, or null (none asked for, or none sent). */
   get peerCertificate(): PeerCertificate | null {
     return peerCertificateOf(this.#socket);
@@ -535,15 +551,17 @@ export function secureServerSide(conn: Deno.Conn, settings: ServerTlsSettings): 
 }
 
 /**
- * Starts the client side of TLS over an open connection and waits for the handshake: the
- * server's certificate is checked against the CAs and the host name.
+ * Starts the client side of TLS and waits for the handshake: over an open connection, or over a
+ * new TCP connection to an address (node's own socket, the faster path). The server's
+ * certificate is checked against the CAs and the host name.
  *
- * @param conn the open connection
+ * @param target the open connection, or the address to connect to
  * @param settings the proxy's TLS settings
  * @param host the name the server's certificate must carry (the URI's host)
  * @param timeoutMs give up after this long; 0 waits as long as it takes
  * @returns the plaintext stream, handshake done
- * @throws {CommunicationError} when the handshake fails or times out (the reason included)
+ * @throws {CommunicationError} when connecting or the handshake fails or times out (the reason
+ * included)
  *
  * @example
  * ```ts
@@ -552,21 +570,30 @@ export function secureServerSide(conn: Deno.Conn, settings: ServerTlsSettings): 
  * ```
  */
 export async function secureClientSide(
-  conn: Deno.Conn,
+  target: Deno.Conn | { hostname: string; port: number },
   settings: ClientTlsSettings,
   host: string,
   timeoutMs: number,
 ): Promise<TlsStream> {
   const isIp = /^[\d.]+$/.test(host) || host.includes(":");
-  const socket = nodeTls.connect({
-    socket: duplexOver(conn) as unknown as import("node:net").Socket,
-    host,
+  const common = {
     servername: isIp ? undefined : host,
     ca: settings.ca as string[] | undefined,
     cert: settings.cert,
     key: settings.key,
     rejectUnauthorized: true,
-  });
+  };
+  const open = "hostname" in target && !("read" in target);
+  const socket = open
+    ? nodeTls.connect({ ...common, host: target.hostname, port: target.port })
+    : nodeTls.connect({
+      ...common,
+      socket: duplexOver(target as Deno.Conn) as unknown as import("node:net").Socket,
+      host,
+    });
+  if (open) socket.setNoDelay(true);
+  let connected = !open;
+  socket.once("connect", () => connected = true);
   const stream = new TlsStream(socket);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -575,13 +602,18 @@ export async function secureClientSide(
       socket.once("error", reject);
       socket.once("close", () => reject(new Error("connection closed during the TLS handshake")));
       if (timeoutMs > 0) {
-        timer = setTimeout(() => reject(new Error("TLS handshake timed out")), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(connected ? "TLS handshake timed out" : "timed out")),
+          timeoutMs,
+        );
       }
     });
   } catch (error) {
     stream.close();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CommunicationError(`TLS handshake failed: ${reason}`, { cause: error });
+    throw new CommunicationError(connected ? `TLS handshake failed: ${reason}` : reason, {
+      cause: error,
+    });
   } finally {
     clearTimeout(timer);
   }

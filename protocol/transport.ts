@@ -74,15 +74,16 @@ export interface Link {
 }
 
 function linkOf(
-  conn: Deno.Conn,
+  localAddr: Deno.Addr,
+  remoteAddr: Deno.Addr,
   stream: ByteStream,
   secure: boolean,
 ): Link {
   let closed = false;
   return {
     stream,
-    localAddr: conn.localAddr,
-    remoteAddr: conn.remoteAddr,
+    localAddr,
+    remoteAddr,
     secure,
     get peerCertificate() {
       return stream instanceof TlsStream ? stream.peerCertificate : null;
@@ -205,11 +206,13 @@ export class LinkListener implements Disposable {
   async accept(): Promise<Link> {
     const conn = await this.#listener.accept();
     noDelay(conn);
-    if (this.#tls === null) return linkOf(conn, conn, false);
+    if (this.#tls === null) return linkOf(conn.localAddr, conn.remoteAddr, conn, false);
     // Deno's listenTls cannot ask for client certificates: two-way TLS (and TLS over a Unix
     // socket) is layered on the plain connection with node:tls.
-    if (this.#twoWay) return linkOf(conn, secureServerSide(conn, this.#tls), true);
-    return linkOf(conn, conn, true);
+    if (this.#twoWay) {
+      return linkOf(conn.localAddr, conn.remoteAddr, secureServerSide(conn, this.#tls), true);
+    }
+    return linkOf(conn.localAddr, conn.remoteAddr, conn, true);
   }
 
   /** Stops listening. Idempotent. */
@@ -332,38 +335,59 @@ async function connectAddress(host: string, ipVersion: number): Promise<string> 
  */
 export async function connectLink(options: ConnectOptions): Promise<Link> {
   const timeoutMs = options.timeoutMs ?? 0;
+  const fail = (error: unknown, reason: string) =>
+    new CommunicationError(`cannot connect to ${describe(options)}: ${reason}`, { cause: error });
+  let hostname: string | undefined;
+  if (!options.unixSocket) {
+    try {
+      hostname = await connectAddress(options.host!, options.ipVersion ?? 0);
+    } catch (error) {
+      throw fail(error, (error as Error).message);
+    }
+  }
+  if (options.tls && hostname !== undefined) {
+    // TLS over TCP: node's socket carries the session itself (no stream adapter in between).
+    try {
+      const stream = await secureClientSide(
+        { hostname, port: options.port! },
+        options.tls,
+        options.host!,
+        timeoutMs,
+      );
+      return linkOf(stream.localAddr!, stream.remoteAddr!, stream, true);
+    } catch (error) {
+      throw fail(error, (error as Error).message);
+    }
+  }
   const abort = new AbortController();
   const timer = timeoutMs > 0 ? setTimeout(() => abort.abort(), timeoutMs) : undefined;
   let conn: Deno.Conn;
   try {
-    if (options.unixSocket) {
-      conn = await Deno.connect({ transport: "unix", path: options.unixSocket });
-    } else {
-      const hostname = await connectAddress(options.host!, options.ipVersion ?? 0);
-      conn = await Deno.connect({ hostname, port: options.port!, signal: abort.signal });
-    }
+    conn = hostname === undefined
+      ? await Deno.connect({ transport: "unix", path: options.unixSocket! })
+      : await Deno.connect({ hostname, port: options.port!, signal: abort.signal });
   } catch (error) {
     const reason = abort.signal.aborted
       ? "timed out"
       : error instanceof Error
       ? error.message
       : String(error);
-    throw new CommunicationError(`cannot connect to ${describe(options)}: ${reason}`, {
-      cause: error,
-    });
+    throw fail(error, reason);
   } finally {
     clearTimeout(timer);
   }
   noDelay(conn);
-  if (!options.tls) return linkOf(conn, conn, false);
-  const host = options.unixSocket ? options.tlsHost ?? "localhost" : options.host!;
+  if (!options.tls) return linkOf(conn.localAddr, conn.remoteAddr, conn, false);
   try {
-    return linkOf(conn, await secureClientSide(conn, options.tls, host, timeoutMs), true);
-  } catch (error) {
-    throw new CommunicationError(
-      `cannot connect to ${describe(options)}: ${(error as Error).message}`,
-      { cause: error },
+    const stream = await secureClientSide(
+      conn,
+      options.tls,
+      options.tlsHost ?? "localhost",
+      timeoutMs,
     );
+    return linkOf(conn.localAddr, conn.remoteAddr, stream, true);
+  } catch (error) {
+    throw fail(error, (error as Error).message);
   }
 }
 
@@ -399,10 +423,11 @@ export async function linkOver(
   },
 ): Promise<Link> {
   noDelay(conn);
-  if (!options.tls) return linkOf(conn, conn, false);
-  if ("handshake" in conn) return linkOf(conn, conn, true); // already a Deno.TlsConn
+  if (!options.tls) return linkOf(conn.localAddr, conn.remoteAddr, conn, false);
+  if ("handshake" in conn) return linkOf(conn.localAddr, conn.remoteAddr, conn, true); // already a Deno.TlsConn
   if (options.side === "server") {
-    return linkOf(conn, secureServerSide(conn, options.tls as ServerTlsSettings), true);
+    const stream = secureServerSide(conn, options.tls as ServerTlsSettings);
+    return linkOf(conn.localAddr, conn.remoteAddr, stream, true);
   }
   if (!options.host) throw new SecurityError("TLS over a connected socket needs a host name");
   const stream = await secureClientSide(
@@ -411,5 +436,5 @@ export async function linkOver(
     options.host,
     options.timeoutMs ?? 0,
   );
-  return linkOf(conn, stream, true);
+  return linkOf(conn.localAddr, conn.remoteAddr, stream, true);
 }

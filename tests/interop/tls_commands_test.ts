@@ -6,7 +6,7 @@
  * Permissions: `--allow-all` (subprocesses, certificates in a temporary folder).
  */
 import assert from "node:assert";
-import { locateNS } from "../../client.ts";
+import { locateNS, PyroProxy } from "../../client.ts";
 import { main as nscMain } from "../../cli/nsc.ts";
 import { DEFAULT_CONFIG, type PyroConfig } from "../../config.ts";
 import { startNameServer } from "../../nameserver.ts";
@@ -76,6 +76,40 @@ Deno.test("echoserver with PYRO_SSL* serves the Python client over TLS only", as
     assert(plain.error, JSON.stringify(plain));
   } finally {
     await stopEchoServer(process);
+  }
+});
+
+Deno.test("Python's echoserver with PYRO_SSL* serves our proxy over TLS", async () => {
+  const child = new Deno.Command("python3", {
+    args: ["-m", "Pyro5.utils.echoserver", "-H", "localhost", "-p", "0"],
+    env: { ...await peerEnv(), ...SERVER_ENV },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    while (!/echo uri: \S+\n/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    clearTimeout(deadline);
+    const uri = /echo uri: (\S+)/.exec(text)?.[1];
+    assert(uri, `no URI in: ${text}`);
+    await using proxy = new PyroProxy(uri, { config: CLIENT_CONFIG });
+    assert.strictEqual(await proxy.echo("to python"), "to python");
+    assert.strictEqual(proxy._pyroPeerCertificate?.subject.O, "Razorvine.net");
+    await using plain = new PyroProxy(uri, { config: { ...DEFAULT_CONFIG, COMMTIMEOUT: 5 } });
+    await assert.rejects(plain.echo(1), /set SSL|closed|timeout/i);
+  } finally {
+    child.kill("SIGTERM");
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stdin.close().catch(() => {});
+    await child.status;
   }
 });
 
