@@ -9,6 +9,18 @@ if command -v deno >/dev/null 2>&1; then deno=(deno); else deno=(npx -y deno@2);
 
 passed=0
 failed=0
+# The package as JSR would get it (works offline): only the library, the commands, README and LICENSE.
+publish_dry_run() {
+  local out
+  out=$("${deno[@]}" publish --dry-run --allow-dirty 2>&1) || { echo "$out" >&2; return 1; }
+  out=$(sed "s/\x1b\[[0-9;]*m//g" <<<"$out")
+  if grep -E "file://.*/(tests|bench|scripts|examples|\.ci|\.git)(/|\s|$)" <<<"$out" >&2; then
+    echo "deno publish --dry-run: the files above do not belong in the package" >&2
+    return 1
+  fi
+  grep -q "/LICENSE " <<<"$out" && grep -q "/README.md " <<<"$out"
+}
+
 check() { # name, command...
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED check: $name" >&2; fi
@@ -20,6 +32,7 @@ if [ $# -eq 0 ]; then
   check "deno fmt --check" "${deno[@]}" fmt --check
   check "deno lint" "${deno[@]}" lint
   check "deno doc --lint" "${deno[@]}" doc --lint mod.ts
+  check "deno publish --dry-run" publish_dry_run
   targets=(tests/ mod.ts client.ts server.ts nameserver.ts messagebus.ts httpgateway.ts locate.ts uri.ts errors.ts config.ts _*.ts protocol/ serializers/ nameserver/ messagebus/ cli/)
   existing=()
   for t in "${targets[@]}"; do [ -e "$t" ] && existing+=("$t"); done
