@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { declareParams, type ParamsOptions } from "./_params.ts";
 
 /** Marks a function (method, getter, setter) as remotely exposed. */
 const EXPOSED: unique symbol = Symbol.for("pyro-deno.exposed");
@@ -92,8 +93,8 @@ export function isPrivateAttribute(name: string): boolean {
   return !(name.length > 4 && name.startsWith("__") && name.endsWith("__"));
 }
 
-function checkName(name: string | symbol, isPrivate: boolean, isStatic: boolean): void {
-  if (typeof name === "symbol" || isPrivate || isPrivateAttribute(name)) {
+function checkName(name: string | symbol | undefined, isPrivate: boolean, isStatic: boolean): void {
+  if (typeof name !== "string" || isPrivate || isPrivateAttribute(name)) {
     throw new TypeError("Exposing private names (starting with _) is not allowed");
   }
   if (isStatic) throw new TypeError(`Cannot expose static member: ${name}`);
@@ -103,18 +104,94 @@ function mark(fn: unknown, symbol: symbol): void {
   if (typeof fn === "function") (fn as unknown as Record<symbol, boolean>)[symbol] = true;
 }
 
+/** Options of {@linkcode expose} on a method: how keyword arguments bind to its parameters. */
+export type ExposeOptions = ParamsOptions;
+
 /**
- * Exposes members for remote calls, as Pyro5's `@expose`. A standard (TC39) decorator for:
+ * A decorator for a method, in either flavour: standard (TC39) or TypeScript's
+ * `experimentalDecorators`.
+ */
+export interface MethodDecorator {
+  /** The standard (TC39) form. */
+  (value: (...args: never[]) => unknown, context: ClassMethodDecoratorContext): void;
+  /** The `experimentalDecorators` form. */
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): void;
+}
+
+/** A decorator for a class, in either flavour (standard or `experimentalDecorators`). */
+export interface ClassDecorator {
+  /** The standard (TC39) form. */
+  (value: abstract new (...args: never[]) => unknown, context: ClassDecoratorContext): void;
+  /** The `experimentalDecorators` form. */
+  (target: abstract new (...args: never[]) => unknown): void;
+}
+
+/** The member a decorator was applied to, whichever decorator flavour called it. */
+interface Decorated {
+  kind: DecoratorContext["kind"];
+  name: string | symbol | undefined;
+  isPrivate: boolean;
+  isStatic: boolean;
+  /** The class (for `class`), the method, or the accessor pair. */
+  value: unknown;
+}
+
+/**
+ * Works out what a decorator was applied to from how it was called: `(value, context)` for
+ * standard decorators, `(class)` or `(prototype, key, descriptor)` for TypeScript's
+ * `experimentalDecorators`.
+ */
+function decorated(name: string, args: unknown[]): Decorated {
+  const [first, second, third] = args;
+  if (args.length === 2 && typeof second === "object" && second !== null && "kind" in second) {
+    const context = second as DecoratorContext;
+    return {
+      kind: context.kind,
+      name: context.name,
+      isPrivate: "private" in context && context.private,
+      isStatic: "static" in context && context.static,
+      value: first,
+    };
+  }
+  if (args.length === 1 && typeof first === "function") {
+    return { kind: "class", name: first.name, isPrivate: false, isStatic: false, value: first };
+  }
+  if (
+    args.length === 3 && (typeof first === "object" || typeof first === "function") &&
+    first !== null && (typeof second === "string" || typeof second === "symbol")
+  ) {
+    const isStatic = typeof first === "function";
+    const descriptor = third as PropertyDescriptor | undefined;
+    if (descriptor === undefined) {
+      return { kind: "field", name: second, isPrivate: false, isStatic, value: undefined };
+    }
+    if (typeof descriptor.value === "function") {
+      return { kind: "method", name: second, isPrivate: false, isStatic, value: descriptor.value };
+    }
+    if (descriptor.get || descriptor.set) {
+      return { kind: "accessor", name: second, isPrivate: false, isStatic, value: descriptor };
+    }
+  }
+  throw new TypeError(`${name} cannot decorate this (unknown decorator call)`);
+}
+
+/**
+ * Exposes members for remote calls, as Pyro5's `@expose`. A decorator for:
  * - a class: every public method, getter, setter and `accessor` declared in it;
  * - a method; a getter or setter (a remote attribute); an `accessor` field (a remote attribute);
- * - a field holding a function (exposed as a method of each instance).
+ * - a field holding a function (exposed as a method of each instance; standard decorators only).
+ *
+ * It works as a standard (TC39) decorator and under TypeScript's `experimentalDecorators`.
+ * On a method, `@expose({ params, kwargs })` also says how a Python caller's keyword arguments
+ * bind to the parameters (see {@linkcode ExposeOptions}); without it the names are read from
+ * the method's source.
  *
  * Names starting with `_` (except dunder names like `__len__`), `#private` and static members
  * cannot be exposed.
  *
- * @param value the decorated class or member
- * @param context the decorator context
- * @returns nothing, or the field initializer for a field
+ * @param args the decorated class or member and its context (or key and descriptor); or the
+ * options, giving back a method decorator
+ * @returns nothing, the field initializer for a field, or a decorator for the options form
  * @throws {TypeError} for private or static members, or a field that does not hold a function
  *
  * @example
@@ -131,6 +208,10 @@ function mark(fn: unknown, symbol: symbol): void {
  *   warmer(): void {
  *     this.#celsius++;
  *   }
+ *   @expose({ params: ["celsius"] })
+ *   setTarget(c: number): void {
+ *     this.#celsius = c;
+ *   }
  *   notExposed(): void {}
  * }
  * const meta = getExposedMembers(new Thermostat());
@@ -138,11 +219,52 @@ function mark(fn: unknown, symbol: symbol): void {
  * assert(!meta.methods.has("notExposed"));
  * ```
  */
+export function expose(options: ExposeOptions): MethodDecorator;
+/**
+ * The standard (TC39) decorator form.
+ *
+ * @param value the decorated class or member
+ * @param context the decorator context
+ * @returns nothing, or the field initializer for a field
+ */
 // deno-lint-ignore no-explicit-any
-export function expose(value: any, context: DecoratorContext): any {
-  switch (context.kind) {
+export function expose(value: any, context: DecoratorContext): any;
+/**
+ * The `experimentalDecorators` form for a class.
+ *
+ * @param target the class
+ */
+export function expose(target: abstract new (...args: never[]) => unknown): void;
+/**
+ * The `experimentalDecorators` form for a member.
+ *
+ * @param target the prototype
+ * @param key the member name
+ * @param descriptor the member's descriptor
+ */
+export function expose(target: object, key: string | symbol, descriptor?: PropertyDescriptor): void;
+// deno-lint-ignore no-explicit-any
+export function expose(...args: any[]): any {
+  const [first] = args;
+  if (
+    args.length === 1 && typeof first === "object" && first !== null && !Array.isArray(first)
+  ) {
+    const options = first as ExposeOptions;
+    declareParams(function check() {}, options); // refuses bad options now, not at first use
+    return (...inner: unknown[]) => {
+      const target = decorated("@expose", inner);
+      if (target.kind !== "method") {
+        throw new TypeError("@expose with options can only decorate a method");
+      }
+      checkName(target.name, target.isPrivate, target.isStatic);
+      mark(target.value, EXPOSED);
+      declareParams(target.value, options);
+    };
+  }
+  const target = decorated("@expose", args);
+  switch (target.kind) {
     case "class": {
-      const proto = (value as { prototype: object }).prototype;
+      const proto = (target.value as { prototype: object }).prototype;
       for (const name of Object.getOwnPropertyNames(proto)) {
         if (name === "constructor" || isPrivateAttribute(name)) continue;
         const desc = Object.getOwnPropertyDescriptor(proto, name)!;
@@ -155,17 +277,24 @@ export function expose(value: any, context: DecoratorContext): any {
     case "method":
     case "getter":
     case "setter":
-      checkName(context.name, context.private, context.static);
-      mark(value, EXPOSED);
+      checkName(target.name, target.isPrivate, target.isStatic);
+      mark(target.value, EXPOSED);
       return;
-    case "accessor":
-      checkName(context.name, context.private, context.static);
-      mark(value.get, EXPOSED);
-      mark(value.set, EXPOSED);
+    case "accessor": {
+      checkName(target.name, target.isPrivate, target.isStatic);
+      const pair = target.value as { get?: unknown; set?: unknown };
+      mark(pair.get, EXPOSED);
+      mark(pair.set, EXPOSED);
       return;
+    }
     case "field": {
-      checkName(context.name, context.private, context.static);
-      const name = String(context.name);
+      checkName(target.name, target.isPrivate, target.isStatic);
+      const name = String(target.name);
+      if (args.length === 3) {
+        throw new TypeError(
+          `@expose on field ${name} needs standard decorators; use a method or an accessor`,
+        );
+      }
       return (initial: unknown) => {
         if (typeof initial !== "function") {
           throw new TypeError(
@@ -181,10 +310,10 @@ export function expose(value: any, context: DecoratorContext): any {
 
 /**
  * Marks a method as oneway (Pyro5's `@oneway`): callers do not wait for it, and the daemon runs
- * it detached from later calls of the same connection. Implies {@linkcode expose}.
+ * it detached from later calls of the same connection. Implies {@linkcode expose}. Works as a
+ * standard decorator and under `experimentalDecorators`.
  *
- * @param value the method
- * @param context the method decorator context
+ * @param args the method and its context (or prototype, key and descriptor)
  * @throws {TypeError} when used on something other than a public method
  *
  * @example
@@ -198,23 +327,21 @@ export function expose(value: any, context: DecoratorContext): any {
  * assert(getExposedMembers(new Logger()).oneway.has("log"));
  * ```
  */
-export function oneway(
-  value: (...args: never[]) => unknown,
-  context: ClassMethodDecoratorContext,
-): void {
-  if (context.kind !== "method") throw new TypeError("@oneway can only decorate a method");
-  checkName(context.name, context.private, context.static);
-  mark(value, EXPOSED);
-  mark(value, ONEWAY);
-}
+export const oneway: MethodDecorator = (...args: unknown[]): void => {
+  const target = decorated("@oneway", args);
+  if (target.kind !== "method") throw new TypeError("@oneway can only decorate a method");
+  checkName(target.name, target.isPrivate, target.isStatic);
+  mark(target.value, EXPOSED);
+  mark(target.value, ONEWAY);
+};
 
 /**
  * Marks a method as a callback (Pyro5's `@callback`): when it throws, the error goes back to the
  * caller as usual and is also reported on this side (the daemon's `onError`), and the daemon
- * closes that connection, as Pyro5 does. Does not expose the method by itself.
+ * closes that connection, as Pyro5 does. Does not expose the method by itself. Works as a
+ * standard decorator and under `experimentalDecorators`.
  *
- * @param value the method
- * @param context the method decorator context
+ * @param args the method and its context (or prototype, key and descriptor)
  *
  * @example
  * ```ts
@@ -228,13 +355,11 @@ export function oneway(
  * assert(isCallback(Listener.prototype.done));
  * ```
  */
-export function callback(
-  value: (...args: never[]) => unknown,
-  context: ClassMethodDecoratorContext,
-): void {
-  if (context.kind !== "method") throw new TypeError("@callback can only decorate a method");
-  mark(value, CALLBACK);
-}
+export const callback: MethodDecorator = (...args: unknown[]): void => {
+  const target = decorated("@callback", args);
+  if (target.kind !== "method") throw new TypeError("@callback can only decorate a method");
+  mark(target.value, CALLBACK);
+};
 
 /**
  * Whether a function carries the {@linkcode callback} mark.
@@ -293,9 +418,7 @@ export interface Instancing {
  * assert(getInstancing(Worker).instanceMode === "percall");
  * ```
  */
-export function behavior(
-  options: BehaviorOptions = {},
-): (value: abstract new (...args: never[]) => unknown, context: ClassDecoratorContext) => void {
+export function behavior(options: BehaviorOptions = {}): ClassDecorator {
   const instanceMode = options.instanceMode ?? "session";
   if (!["single", "session", "percall"].includes(instanceMode)) {
     throw new RangeError(`Invalid instance mode: ${instanceMode}`);
@@ -304,9 +427,10 @@ export function behavior(
     throw new TypeError("instanceCreator must be a function");
   }
   const instancing: Instancing = { instanceMode, instanceCreator: options.instanceCreator };
-  return (value, context) => {
-    if (context.kind !== "class") throw new TypeError("@behavior can only decorate a class");
-    Object.defineProperty(value, INSTANCING, { value: instancing, configurable: true });
+  return (...args: unknown[]): void => {
+    const target = decorated("@behavior", args);
+    if (target.kind !== "class") throw new TypeError("@behavior can only decorate a class");
+    Object.defineProperty(target.value, INSTANCING, { value: instancing, configurable: true });
   };
 }
 
@@ -337,6 +461,18 @@ export interface ExposeObjectOptions {
    * @default {every public getter/setter property}
    */
   attributes?: readonly string[];
+  /**
+   * Declared parameter names per method, for binding keyword arguments (as `@expose({ params })`
+   * does): `{ add: ["a", "b?"] }`. Methods not listed have their names read from their source.
+   * @default {{}}
+   */
+  params?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Methods whose last parameter receives the unmatched keyword arguments as one object
+   * (Python's `**kwargs`), as `@expose({ kwargs: true })` does.
+   * @default {[]}
+   */
+  kwargs?: readonly string[];
 }
 
 /**
@@ -345,9 +481,9 @@ export interface ExposeObjectOptions {
  * (data properties are exposed only when listed in `attributes`).
  *
  * @param target the object to register later
- * @param options which methods, oneway methods and attributes
+ * @param options which methods, oneway methods and attributes; declared parameters
  * @returns the same object
- * @throws {TypeError} for a private name in a list
+ * @throws {TypeError} for a private name in a list, or parameters declared for a non-method
  *
  * @example
  * ```ts
@@ -367,6 +503,17 @@ export function exposeObject<T extends object>(target: T, options: ExposeObjectO
         throw new TypeError(`Exposing private names (starting with _) is not allowed: ${name}`);
       }
     }
+  }
+  const declared = new Set([...Object.keys(options.params ?? {}), ...(options.kwargs ?? [])]);
+  for (const name of declared) {
+    const method = (target as Record<string, unknown>)[name];
+    if (typeof method !== "function") {
+      throw new TypeError(`Cannot declare the parameters of ${name}: not a method`);
+    }
+    declareParams(method, {
+      params: Object.hasOwn(options.params ?? {}, name) ? options.params![name] : undefined,
+      kwargs: options.kwargs?.includes(name) ?? false,
+    });
   }
   Object.defineProperty(target, EXPOSURE, {
     value: Object.freeze({ ...options }),

@@ -114,7 +114,10 @@ export class Kwargs {
 
 /**
  * Wraps keyword arguments for a remote call (Python's `f(x, key=value)` is
- * `proxy.f(x, kwargs({ key: value }))`).
+ * `proxy.f(x, kwargs({ key: value }))`). The receiving daemon binds them to the method's
+ * parameters by name, as Python does, whether it is Python's or ours (ours reads the names from
+ * the method, or from `@expose({ params })` in server.ts); an unknown or missing name
+ * is a `TypeError`.
  *
  * @param values the keyword arguments
  * @returns the wrapper
@@ -1149,7 +1152,7 @@ export class PyroProxy implements AsyncDisposable, Disposable {
     this.#setMetadata(meta);
     if (this.#methods.size === 0 && this.#attrs.size === 0) {
       throw new PyroError(
-        "remote object doesn't expose any methods or attributes. " +
+        `remote object '${this.#uri}' doesn't expose any methods or attributes. ` +
           "Did you forget setting @expose on them?",
       );
     }

@@ -165,9 +165,16 @@ export class SecurityError extends PyroError {}
  */
 export class SerializeError extends ProtocolError {}
 
+/** Brands JavaScript errors rebuilt from the wire, which count as {@linkcode RemoteError}s. */
+const ARRIVED: unique symbol = Symbol("pyro-deno.arrivedError");
+
 /**
  * A Python exception that has no class of its own here, such as `builtins.ValueError` or a user's
  * `mymodule.InsufficientFunds`. Its `name` is the short Python class name.
+ *
+ * JavaScript's own errors (`TypeError`, `RangeError`, ...) thrown by a pyro-deno method arrive as
+ * instances of their own class instead (see {@linkcode remoteJavaScriptError}), carrying the same
+ * fields; `instanceof RemoteError` is true for them too, so one check catches every remote error.
  *
  * @example
  * ```ts
@@ -205,6 +212,18 @@ export class RemoteError extends Error {
     this.args = args;
     this.remoteTraceback = options.remoteTraceback;
     this.attributes = options.attributes ?? {};
+  }
+
+  /**
+   * True for a RemoteError, and for a JavaScript error that arrived from a remote method.
+   *
+   * @param value any value
+   * @returns whether it is a remote error
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === RemoteError && typeof value === "object" && value !== null &&
+      ARRIVED in value;
   }
 }
 
@@ -257,9 +276,125 @@ export const PYRO_ERROR_CLASSES: ReadonlyMap<string, PyroErrorClass> = new Map<
   ["SerializeError", SerializeError],
 ]);
 
+/** What an error that crossed the wire carries, whatever its class. */
+export interface RemoteErrorDetails {
+  /** The fully qualified Python class name it travelled as, e.g. `builtins.ValueError`. */
+  pythonClass: string;
+  /** Python's exception `args`. */
+  args: unknown[];
+  /** Traceback lines of the remote side. */
+  remoteTraceback?: string[];
+  /** Extra attributes the remote exception carried. */
+  attributes: Record<string, unknown>;
+}
+
+type ErrorClass = new (message?: string) => Error;
+
 /**
- * Python builtin exception class for each JavaScript error class that goes out over the wire;
- * any other error travels as `builtins.Exception`.
+ * JavaScript's own error classes that travel as themselves between pyro-deno peers, each with
+ * the Python builtin a Python peer sees. Deno's `Deno.errors.*` classes are in the same table,
+ * under `Deno.errors.<Name>`. Most specific classes first.
+ */
+function javaScriptErrorClasses(): [string, ErrorClass, string][] {
+  const deno = Deno.errors as unknown as Record<string, ErrorClass>;
+  const denoPython: Record<string, string> = {
+    NotFound: "FileNotFoundError",
+    PermissionDenied: "PermissionError",
+    TimedOut: "TimeoutError",
+    AlreadyExists: "FileExistsError",
+    ConnectionRefused: "ConnectionRefusedError",
+    ConnectionReset: "ConnectionResetError",
+    ConnectionAborted: "ConnectionAbortedError",
+    BrokenPipe: "BrokenPipeError",
+    Interrupted: "InterruptedError",
+    IsADirectory: "IsADirectoryError",
+    NotADirectory: "NotADirectoryError",
+    InvalidData: "ValueError",
+  };
+  const table: [string, ErrorClass, string][] = [];
+  for (const [name, cls] of Object.entries(deno)) {
+    if (typeof cls === "function" && cls.prototype instanceof Error) {
+      table.push([`Deno.errors.${name}`, cls, `builtins.${denoPython[name] ?? "OSError"}`]);
+    }
+  }
+  table.push(
+    ["TypeError", TypeError, "builtins.TypeError"],
+    ["RangeError", RangeError, "builtins.ValueError"],
+    ["URIError", URIError, "builtins.ValueError"],
+    ["SyntaxError", SyntaxError, "builtins.SyntaxError"],
+    ["ReferenceError", ReferenceError, "builtins.NameError"],
+    ["EvalError", EvalError, "builtins.Exception"],
+  );
+  return table;
+}
+
+const JAVASCRIPT_ERRORS: readonly [string, ErrorClass, string][] = javaScriptErrorClasses();
+
+/**
+ * The JavaScript error class an error travels as to a pyro-deno peer: the nearest of
+ * JavaScript's own error classes (`TypeError`, `RangeError`, `SyntaxError`, `ReferenceError`,
+ * `URIError`, `EvalError`) and Deno's (`Deno.errors.NotFound`, ...) it is an instance of.
+ *
+ * @param error an error
+ * @returns the class's name (`Deno.errors.X` for Deno's), or undefined for any other error
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { javaScriptClassOf } from "./errors.ts";
+ * assert(javaScriptClassOf(new RangeError("x")) === "RangeError");
+ * assert(javaScriptClassOf(new Error("x")) === undefined);
+ * ```
+ */
+export function javaScriptClassOf(error: unknown): string | undefined {
+  // A RemoteError proper travels as its Python class; an arrived JavaScript error as its own.
+  if (error instanceof PyroError || RemoteError.prototype.isPrototypeOf(error as object)) {
+    return undefined;
+  }
+  return JAVASCRIPT_ERRORS.find(([, cls]) => error instanceof cls)?.[0];
+}
+
+/**
+ * Makes an instance of one of JavaScript's (or Deno's) error classes that arrived from a
+ * pyro-deno peer, carrying the remote details as a {@linkcode RemoteError} does, so that
+ * `error instanceof RangeError` works on the calling side.
+ *
+ * @param javaScriptClass the class name, as {@linkcode javaScriptClassOf} gave it
+ * @param details Python class, args, remote traceback, attributes
+ * @returns the error, or undefined for a name not in the table
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { remoteJavaScriptError } from "./errors.ts";
+ * const error = remoteJavaScriptError("RangeError", {
+ *   pythonClass: "builtins.ValueError",
+ *   args: ["too big"],
+ *   remoteTraceback: ["Traceback ..."],
+ *   attributes: {},
+ * })!;
+ * assert(error instanceof RangeError && error.message === "too big");
+ * assert(error.remoteTraceback?.length === 1);
+ * ```
+ */
+export function remoteJavaScriptError(
+  javaScriptClass: string,
+  details: RemoteErrorDetails,
+): (Error & RemoteErrorDetails) | undefined {
+  const cls = JAVASCRIPT_ERRORS.find(([name]) => name === javaScriptClass)?.[1];
+  if (cls === undefined) return undefined;
+  const error = new cls(pythonArgsMessage(details.args)) as Error & RemoteErrorDetails;
+  error.pythonClass = details.pythonClass;
+  error.args = details.args;
+  error.remoteTraceback = details.remoteTraceback;
+  error.attributes = details.attributes;
+  Object.defineProperty(error, ARRIVED, { value: true });
+  return error;
+}
+
+/**
+ * Python builtin exception class for each JavaScript error class that goes out over the wire
+ * (see {@linkcode javaScriptClassOf}); any other error travels as `builtins.Exception`.
  *
  * @example
  * ```ts
@@ -270,12 +405,7 @@ export const PYRO_ERROR_CLASSES: ReadonlyMap<string, PyroErrorClass> = new Map<
  */
 export function pythonClassOf(error: unknown): string {
   if (error instanceof PyroError || error instanceof RemoteError) return error.pythonClass;
-  if (error instanceof TypeError) return "builtins.TypeError";
-  if (error instanceof RangeError) return "builtins.ValueError";
-  if (error instanceof SyntaxError) return "builtins.SyntaxError";
-  if (error instanceof ReferenceError) return "builtins.NameError";
-  if (error instanceof Deno.errors.NotFound) return "builtins.FileNotFoundError";
-  if (error instanceof Deno.errors.PermissionDenied) return "builtins.PermissionError";
-  if (error instanceof Deno.errors.TimedOut) return "builtins.TimeoutError";
-  return "builtins.Exception";
+  const pythonClass = (error as Partial<RemoteErrorDetails> | null)?.pythonClass;
+  if (typeof pythonClass === "string" && error instanceof Error) return pythonClass;
+  return JAVASCRIPT_ERRORS.find(([, cls]) => error instanceof cls)?.[2] ?? "builtins.Exception";
 }

@@ -12,9 +12,13 @@
  * What remote callers may use is declared with {@linkcode expose} (class, method, getter/setter,
  * `accessor`), {@linkcode oneway}, or {@linkcode exposeObject} for plain objects; names starting
  * with `_` stay private (dunder names like `__len__` excepted). Remote attributes are exposed
- * accessors; Pyro5's `__getattr__`/`__setattr__` calls read and write them. Keyword arguments of
- * a Python caller arrive as one extra, last argument: a plain object. A method returning an
- * iterator or generator (sync or async) is streamed item by item (Pyro5's ITER_STREAMING).
+ * accessors; Pyro5's `__getattr__`/`__setattr__` calls read and write them. A caller's keyword
+ * arguments bind to the method's parameters by name, as in Python: the names come from
+ * `@expose({ params })` or the method's own source; `@expose({ kwargs: true })` hands the
+ * unmatched ones to the last parameter as one object (Python's `**kwargs`); a keyword matching
+ * no parameter, a value given twice or a missing argument is a `TypeError` worded as Python's.
+ * A method returning an iterator or generator (sync or async) is streamed item by item (Pyro5's
+ * ITER_STREAMING).
  *
  * The calling model, as Pyro5's:
  * - Auto proxies: a registered object (or class) in a result or argument travels as a proxy to
@@ -79,6 +83,7 @@ import {
   runInContext,
 } from "./_call_context.ts";
 import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
+import { bindArguments, takeSignatureOf } from "./_params.ts";
 import { formatTraceback } from "./_traceback.ts";
 import { PyroLogger } from "./_log.ts";
 import { PyroProxy } from "./client.ts";
@@ -122,14 +127,17 @@ export {
   behavior,
   type BehaviorOptions,
   callback,
+  type ClassDecorator,
   expose,
   type ExposedInfo,
   type ExposedMembers,
   exposeObject,
   type ExposeObjectOptions,
+  type ExposeOptions,
   getExposedMembers,
   type InstanceMode,
   isPrivateAttribute,
+  type MethodDecorator,
   oneway,
 } from "./_expose.ts";
 export { formatTraceback, type TracebackOptions } from "./_traceback.ts";
@@ -283,9 +291,9 @@ type AnyFunction = (...args: never[]) => unknown;
 
 /** The object a plain function is registered as: its one exposed method is `__call__`. */
 function functionObject(fn: AnyFunction): object {
-  return exposeObject({
-    __call__: (...args: unknown[]) => (fn as (...args: unknown[]) => unknown)(...args),
-  }, { methods: ["__call__"], attributes: [] });
+  const call = (...args: unknown[]) => (fn as (...args: unknown[]) => unknown)(...args);
+  takeSignatureOf(call, fn); // keyword arguments bind to the function's own parameters
+  return exposeObject({ __call__: call }, { methods: ["__call__"], attributes: [] });
 }
 
 /** A problem that ends the connection at once, without any reply. */
@@ -303,49 +311,28 @@ function attributeError(message: string): RemoteError {
   return new RemoteError("builtins.AttributeError", [message]);
 }
 
+/**
+ * The arguments of a call with its keyword arguments bound by name (see `_params.ts`); errors
+ * name the method as Python does (`Thermostat.setTarget()`, `add()` for a plain object's).
+ */
+function bindCall(
+  target: object,
+  name: string,
+  method: unknown,
+  args: unknown[],
+  keywords: Readonly<PyStringDict>,
+): unknown[] {
+  const proto = Object.getPrototypeOf(target);
+  const className = proto !== null && proto !== Object.prototype
+    ? (target as { constructor?: { name?: unknown } }).constructor?.name
+    : undefined;
+  const ofClass = typeof className === "string" && className !== "";
+  const label = ofClass ? `${className}.${name}` : name;
+  return bindArguments(label, method, args, keywords, ofClass);
+}
+
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
-}
-
-/** The keyword-argument dicts the daemon passed to methods (see {@linkcode isKeywordArguments}). */
-const keywordArguments = new WeakSet<object>();
-
-/** Passes a caller's keyword arguments as the extra, last argument, marked as such. */
-function withKeywordArguments(args: unknown[], kwargs: PyStringDict): unknown[] {
-  keywordArguments.add(kwargs);
-  return [...args, kwargs];
-}
-
-/**
- * Whether a method's argument is the caller's keyword arguments: a Python caller's (or
- * `kwargs(...)`) keyword arguments reach a Deno method as one extra, last argument, a plain
- * object; this tells it apart from a dict passed positionally, so a method can take Python's
- * `name=value` arguments by name.
- *
- * @param value an argument the method received
- * @returns true for the keyword arguments object of the running call
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { Daemon, exposeObject, isKeywordArguments } from "./server.ts";
- * import { kwargs, PyroProxy } from "./client.ts";
- * const greeter = exposeObject({
- *   greet: (arg: unknown) => isKeywordArguments(arg) ? `kw ${(arg as { name: string }).name}` : `pos ${arg}`,
- * });
- * await using daemon = new Daemon({ host: "127.0.0.1" });
- * await using proxy = new PyroProxy(daemon.register(greeter, "greeter"));
- * assert.equal(await proxy.greet(kwargs({ name: "x" })), "kw x");
- * assert.equal(await proxy.greet("y"), "pos y");
- * ```
- */
-export function isKeywordArguments(value: unknown): boolean {
-  return typeof value === "object" && value !== null && keywordArguments.has(value);
-}
-
-function hasKeys(dict: PyStringDict): boolean {
-  for (const _ in dict) return true;
-  return false;
 }
 
 /**
@@ -1157,9 +1144,14 @@ export class Daemon implements AsyncDisposable {
         }
       } else {
         const method = this.#method(registration, target, call.method);
-        const args = hasKeys(call.kwargs)
-          ? withKeywordArguments(call.args, call.kwargs)
-          : call.args;
+        let args: unknown[];
+        try {
+          args = bindCall(target, call.method, method, call.args, call.kwargs);
+        } catch (error) {
+          if (flags & ONEWAY) this.#reportError(error, call, client, false); // no one else hears
+          if (percall) disposeInstance(target);
+          throw error;
+        }
         if (flags & ONEWAY) {
           this.#runDetached(method, target, args, context, call, percall);
           return;
@@ -1277,12 +1269,12 @@ export class Daemon implements AsyncDisposable {
         throw new TypeError("invalid batch call: expected (method, args, kwargs)");
       }
       const [name, args, kwargs] = entry as [string, unknown, unknown];
+      if (!Array.isArray(args) || !(kwargs === null || isPlainObject(kwargs))) {
+        throw new TypeError("invalid batch call: expected (method, args, kwargs)");
+      }
       const method = this.#method(registration, target, name);
-      const callArgs = Array.isArray(args) ? args : [];
-      const allArgs = isPlainObject(kwargs) && hasKeys(kwargs)
-        ? withKeywordArguments(callArgs, kwargs)
-        : callArgs;
       try {
+        const allArgs = bindCall(target, name, method, args, kwargs ?? {});
         let result = runInContext(context, method, target, allArgs);
         if (isThenable(result)) result = await result;
         results.push(result);

@@ -17,7 +17,7 @@ import { configFromEnv } from "../config.ts";
 import { locateNS } from "../client.ts";
 import { startNameServer } from "../nameserver.ts";
 import { NamingError } from "../errors.ts";
-import { Daemon, expose, isKeywordArguments, oneway } from "../server.ts";
+import { Daemon, expose, oneway } from "../server.ts";
 import {
   addressText,
   CommandError,
@@ -51,45 +51,13 @@ options:
 
 const SLOW_SECONDS = 5;
 
+// Every call is checked as Python checks it (Python's parameter names, its TypeError wording),
+// so the echo server answers bad calls as Pyro5's does, e.g. through an HTTP gateway.
+const STRICT_NONE = { params: [], strict: true } as const;
+const STRICT_MESSAGE = { params: ["message"], strict: true } as const;
+
 function timestamp(): string {
   return new Date().toString().slice(0, 24);
-}
-
-/**
- * Binds a call's arguments to a Python method's parameters as Python does (keyword arguments,
- * e.g. the query parameters of an HTTP gateway call, by name), with Python's TypeError messages.
- */
-function bindArgs(method: string, names: readonly string[], args: unknown[]): unknown[] {
-  const last = args.at(-1);
-  const keywords = isKeywordArguments(last) ? last as Record<string, unknown> : {};
-  const positional = isKeywordArguments(last) ? args.slice(0, -1) : args;
-  const qualified = `EchoServer.${method}()`;
-  if (positional.length > names.length) {
-    const takes = names.length + 1; // with self, as Python counts
-    throw new TypeError(
-      `${qualified} takes ${takes} positional argument${takes === 1 ? "" : "s"} but ${
-        positional.length + 1
-      } were given`,
-    );
-  }
-  const values = [...positional];
-  for (const key of Object.keys(keywords)) {
-    const index = names.indexOf(key);
-    if (index < 0) throw new TypeError(`${qualified} got an unexpected keyword argument '${key}'`);
-    if (index < positional.length) {
-      throw new TypeError(`${qualified} got multiple values for argument '${key}'`);
-    }
-    values[index] = keywords[key];
-  }
-  const missing = names.filter((name, i) => i >= positional.length && !(name in keywords));
-  if (missing.length > 0) {
-    throw new TypeError(
-      `${qualified} missing ${missing.length} required positional argument${
-        missing.length === 1 ? "" : "s"
-      }: ${missing.map((name) => `'${name}'`).join(" and ")}`,
-    );
-  }
-  return values;
 }
 
 /**
@@ -123,37 +91,37 @@ export class EchoServer {
   }
 
   /** Returns the message. */
-  echo(...args: unknown[]): unknown {
-    const [message] = bindArgs("echo", ["message"], args);
+  @expose(STRICT_MESSAGE)
+  echo(message: unknown): unknown {
     this.#log(`echo: ${Deno.inspect(message)}`);
     return message;
   }
 
   /** Raises a ValueError. */
-  error(...args: unknown[]): never {
-    bindArgs("error", [], args);
+  @expose(STRICT_NONE)
+  error(): never {
     this.#log("error: generating exception");
     throw new RangeError("this is the generated error from echoserver echo() method");
   }
 
   /** Raises a ValueError with a message. */
-  error_with_text(...args: unknown[]): never {
-    bindArgs("error_with_text", [], args);
+  @expose(STRICT_NONE)
+  error_with_text(): never {
     this.#log("error: generating exception");
     throw new RangeError("the message of the error");
   }
 
   /** Like echo, but oneway: the client does not wait. */
+  @expose(STRICT_MESSAGE)
   @oneway
-  oneway_echo(...args: unknown[]): string {
-    const [message] = bindArgs("oneway_echo", ["message"], args);
+  oneway_echo(message: unknown): string {
     this.#log(`oneway_echo: ${Deno.inspect(message)}`);
     return "bogus return value";
   }
 
   /** Answers after a delay. */
-  async slow(...args: unknown[]): Promise<string> {
-    bindArgs("slow", [], args);
+  @expose(STRICT_NONE)
+  async slow(): Promise<string> {
     this.#log("slow: waiting a bit...");
     await new Promise((resolve) => setTimeout(resolve, SLOW_SECONDS * 1000));
     this.#log("slow: returning result");
@@ -161,29 +129,29 @@ export class EchoServer {
   }
 
   /** Yields three items on demand. */
-  *generator(...args: unknown[]): Generator<string> {
-    bindArgs("generator", [], args);
+  @expose(STRICT_NONE)
+  *generator(): Generator<string> {
     yield "one";
     yield "two";
     yield "three";
   }
 
   /** Returns NaN. */
-  nan(...args: unknown[]): number {
-    bindArgs("nan", [], args);
+  @expose(STRICT_NONE)
+  nan(): number {
     return NaN;
   }
 
   /** Returns infinity. */
-  inf(...args: unknown[]): number {
-    bindArgs("inf", [], args);
+  @expose(STRICT_NONE)
+  inf(): number {
     return Infinity;
   }
 
   /** Waits, then returns; the client does not wait for it. */
+  @expose(STRICT_NONE)
   @oneway
-  async oneway_slow(...args: unknown[]): Promise<string> {
-    bindArgs("oneway_slow", [], args);
+  async oneway_slow(): Promise<string> {
     this.#log("oneway_slow: waiting a bit...");
     await new Promise((resolve) => setTimeout(resolve, SLOW_SECONDS * 1000));
     this.#log("oneway_slow: returning result");
@@ -191,20 +159,19 @@ export class EchoServer {
   }
 
   /** A private method: refused remotely. */
-  _private(...args: unknown[]): string {
-    bindArgs("_private", [], args);
+  _private(): string {
     return "should not be allowed";
   }
 
   /** A dunder method: allowed remotely. */
-  __dunder__(...args: unknown[]): string {
-    bindArgs("__dunder__", [], args);
+  @expose(STRICT_NONE)
+  __dunder__(): string {
     return "should be allowed (dunder)";
   }
 
   /** Asks the server to shut down. */
-  shutdown(...args: unknown[]): void {
-    bindArgs("shutdown", [], args);
+  @expose(STRICT_NONE)
+  shutdown(): void {
     this.#log("shutting down");
     this.#shutdown();
   }

@@ -12,13 +12,7 @@
 import { NamingError, PyroError } from "../errors.ts";
 import { expose } from "../server.ts";
 import { PyroUri } from "../uri.ts";
-import {
-  isPlainObject,
-  type PyStringDict,
-  type PyTuple,
-  setDictItem,
-  tuple,
-} from "../serializers/values.ts";
+import { type PyStringDict, type PyTuple, setDictItem, tuple } from "../serializers/values.ts";
 import { pythonRegex } from "./python_regex.ts";
 import { MemoryStorage, type NameRegistration, type NameStorage } from "./storage.ts";
 
@@ -75,13 +69,6 @@ export interface NameServerOptions {
 }
 
 const REGEX_CACHE_SIZE = 64;
-// Python parameter names of the remote methods, for keyword arguments.
-const LOOKUP = ["name", "return_metadata"] as const;
-const REGISTER = ["name", "uri", "safe", "metadata"] as const;
-const SET_METADATA = ["name", "metadata"] as const;
-const REMOVE = ["name", "prefix", "regex"] as const;
-const LIST = ["prefix", "regex", "return_metadata"] as const;
-const YPLOOKUP = ["meta_all", "meta_any", "return_metadata"] as const;
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -108,46 +95,6 @@ function truthy(value: unknown): boolean {
 /** How many parsed URIs a name server keeps; the cache starts over when it is full. */
 const PARSED_URIS_KEPT = 4096;
 
-function bindArguments(
-  method: string,
-  given: ArrayLike<unknown>,
-  params: readonly string[],
-  defaults: readonly unknown[],
-): unknown[] {
-  const count = given.length;
-  const last = count > 0 ? given[count - 1] : undefined;
-  if (count <= params.length && !(isPlainObject(last) && Object.keys(last).length > 0)) {
-    // Positional arguments only (the usual call): no keywords to sort out.
-    const bound = defaults.slice();
-    for (let i = 0; i < count; i++) if (given[i] !== undefined) bound[i] = given[i];
-    return bound;
-  }
-  let positional = Array.from(given);
-  const bound = defaults.slice();
-  if (isPlainObject(last) && Object.keys(last).length > 0) {
-    positional = positional.slice(0, -1);
-    for (const [key, value] of Object.entries(last)) {
-      const index = params.indexOf(key);
-      if (index < 0) {
-        throw new NamingError(`${method}() got an unexpected keyword argument '${key}'`);
-      }
-      if (index < positional.length && positional[index] !== undefined) {
-        throw new NamingError(`${method}() got multiple values for argument '${key}'`);
-      }
-      bound[index] = value;
-    }
-  }
-  if (positional.length > params.length) {
-    throw new NamingError(
-      `${method}() takes at most ${params.length} arguments (${positional.length} given)`,
-    );
-  }
-  positional.forEach((value, i) => {
-    if (value !== undefined) bound[i] = value;
-  });
-  return bound;
-}
-
 /**
  * Pyro5's name server. Every public method here is part of the remote interface, with Pyro5's
  * names, parameter order and defaults; results use Python's types (the URI of `lookup` is a
@@ -165,6 +112,8 @@ function bindArguments(
  * assert(ns.remove(null, "example.") === 1 && ns.count() === 0);
  * ```
  */
+// Each remote method declares Python's parameter names (`@expose({ params })`), so a caller's
+// keyword arguments bind to them whatever a bundler does to this source.
 @expose
 export class NameServer {
   #storage: NameStorage;
@@ -192,8 +141,8 @@ export class NameServer {
    * The number of registrations.
    * @returns the count, the name server's own registration included
    */
+  @expose({ params: [] })
   count(): number {
-    bindArguments("count", arguments, [], []);
     return this.#storage.count();
   }
 
@@ -204,8 +153,8 @@ export class NameServer {
    * @returns the URI, or the tuple `(uri, metadata set)`
    * @throws {NamingError} "unknown name: ..." when not registered
    */
+  @expose({ params: ["name", "return_metadata?"] })
   lookup(name: unknown, return_metadata: unknown = false): PyroUri | PyTuple<unknown> {
-    [name, return_metadata] = bindArguments("lookup", arguments, LOOKUP, [undefined, false]);
     const checked = this.#name(name);
     const found = this.#storage.get(checked);
     if (!found) throw new NamingError(`unknown name: ${checked}`);
@@ -220,15 +169,12 @@ export class NameServer {
    * @param safe refuse a name that is already registered
    * @param metadata a collection of tag strings (not a single string), or null
    * @returns null
-   * @throws {NamingError} "name already registered: ..." in safe mode, or for invalid input
+   * @throws {NamingError} "name already registered: ..." in safe mode, or beyond the limits
+   * @throws {TypeError} for a name, URI or metadata of the wrong type (as Pyro5)
+   * @throws {PyroError} "invalid uri" (as Pyro5)
    */
+  @expose({ params: ["name", "uri", "safe?", "metadata?"] })
   register(name: unknown, uri: unknown, safe: unknown = false, metadata: unknown = null): null {
-    [name, uri, safe, metadata] = bindArguments("register", arguments, REGISTER, [
-      undefined,
-      undefined,
-      false,
-      null,
-    ]);
     const uriText = this.#uriText(uri);
     const checked = this.#name(name, true);
     const tags = this.#tags(metadata, "metadata");
@@ -245,8 +191,8 @@ export class NameServer {
    * @returns null
    * @throws {NamingError} "unknown name: ..." when not registered
    */
+  @expose({ params: ["name", "metadata"] })
   set_metadata(name: unknown, metadata: unknown): null {
-    [name, metadata] = bindArguments("set_metadata", arguments, SET_METADATA, [undefined, null]);
     const checked = this.#name(name);
     const tags = this.#tags(metadata, "metadata");
     if (!this.#storage.setMetadata(checked, tags)) {
@@ -263,8 +209,8 @@ export class NameServer {
    * @param regex a Python regex matched at the start of each name
    * @returns how many registrations were removed
    */
+  @expose({ params: ["name?", "prefix?", "regex?"] })
   remove(name: unknown = null, prefix: unknown = null, regex: unknown = null): number {
-    [name, prefix, regex] = bindArguments("remove", arguments, REMOVE, [null, null, null]);
     const checkedName = this.#optionalString(name, "name");
     const checkedPrefix = this.#optionalString(prefix, "prefix");
     const checkedRegex = this.#optionalString(regex, "regex");
@@ -289,17 +235,19 @@ export class NameServer {
    * @param regex a Python regex matched at the start of each name
    * @param return_metadata give `(uri, metadata)` tuples instead of URI texts
    * @returns a dict of name to URI text (or tuple)
+   * @throws {RangeError} for both a prefix and a regex (Python's ValueError, as Pyro5)
+   * @throws {NamingError} for an invalid regex
    */
+  @expose({ params: ["prefix?", "regex?", "return_metadata?"] })
   list(
     prefix: unknown = null,
     regex: unknown = null,
     return_metadata: unknown = false,
   ): PyStringDict {
-    [prefix, regex, return_metadata] = bindArguments("list", arguments, LIST, [null, null, false]);
     const checkedPrefix = this.#optionalString(prefix, "prefix");
     const checkedRegex = this.#optionalString(regex, "regex");
     if (checkedPrefix && checkedRegex) {
-      throw new NamingError("you can only filter on one thing at a time");
+      throw new RangeError("you can only filter on one thing at a time");
     }
     const withMetadata = truthy(return_metadata);
     const found = checkedRegex
@@ -314,19 +262,16 @@ export class NameServer {
    * @param meta_any tags of which one must be present
    * @param return_metadata give `(uri, metadata)` tuples instead of URI texts
    * @returns a dict of name to `(uri, metadata)` tuple (or URI text)
+   * @throws {RangeError} for both `meta_all` and `meta_any` (Python's ValueError, as Pyro5)
    */
+  @expose({ params: ["meta_all?", "meta_any?", "return_metadata?"] })
   yplookup(
     meta_all: unknown = null,
     meta_any: unknown = null,
     return_metadata: unknown = true,
   ): PyStringDict {
-    [meta_all, meta_any, return_metadata] = bindArguments("yplookup", arguments, YPLOOKUP, [
-      null,
-      null,
-      true,
-    ]);
     if (truthy(meta_all) && truthy(meta_any)) {
-      throw new NamingError("you can't use meta_all or meta_any at the same time");
+      throw new RangeError("you can't use meta_all or meta_any at the same time");
     }
     const withMetadata = truthy(return_metadata);
     if (truthy(meta_all)) {
@@ -344,8 +289,8 @@ export class NameServer {
    * Does nothing: lets clients check that the name server answers.
    * @returns null
    */
+  @expose({ params: [] })
   ping(): null {
-    bindArguments("ping", arguments, [], []);
     return null;
   }
 
@@ -377,7 +322,7 @@ export class NameServer {
   }
 
   #name(name: unknown, registering = false): string {
-    if (typeof name !== "string") throw new NamingError("name must be a str");
+    if (typeof name !== "string") throw new TypeError("name must be a str");
     if (registering) {
       if (name.length === 0) throw new NamingError("name must not be empty");
       if (name.length > this.#limits.maxNameLength) {
@@ -391,7 +336,7 @@ export class NameServer {
 
   #optionalString(value: unknown, what: string): string | null {
     if (value === null || value === undefined) return null;
-    if (typeof value !== "string") throw new NamingError(`${what} must be a str`);
+    if (typeof value !== "string") throw new TypeError(`${what} must be a str`);
     return value;
   }
 
@@ -399,7 +344,7 @@ export class NameServer {
     let text: string;
     if (uri instanceof PyroUri) text = uri.toString();
     else if (typeof uri === "string") text = uri;
-    else throw new NamingError("only URIs or strings can be registered");
+    else throw new TypeError("only URIs or strings can be registered");
     if (text.length > this.#limits.maxUriLength) {
       throw new NamingError(`uri too long: more than ${this.#limits.maxUriLength} characters`);
     }
@@ -417,7 +362,7 @@ export class NameServer {
       return uri;
     } catch (error) {
       if (error instanceof PyroError || error instanceof TypeError) {
-        throw new NamingError(`invalid uri: ${text}`, { cause: error });
+        throw new PyroError("invalid uri", { cause: error }); // as Pyro5's URI class says
       }
       throw error;
     }
@@ -426,14 +371,14 @@ export class NameServer {
   #tags(metadata: unknown, what: string): string[] {
     if (!truthy(metadata)) return [];
     if (typeof metadata === "string") {
-      throw new NamingError(`${what} should not be a str, but another iterable (set, list, etc)`);
+      throw new TypeError(`${what} should not be a str, but another iterable (set, list, etc)`);
     }
     if (!Array.isArray(metadata) && !(metadata instanceof Set)) {
-      throw new NamingError(`${what} must be a set, list or tuple of strings`);
+      throw new TypeError(`${what} must be a set, list or tuple of strings`);
     }
     const tags = new Set<string>();
     for (const tag of metadata) {
-      if (typeof tag !== "string") throw new NamingError(`${what} tags must be strings`);
+      if (typeof tag !== "string") throw new TypeError(`${what} tags must be strings`);
       if (tag.length > this.#limits.maxTagLength) {
         throw new NamingError(
           `${what} tag too long: more than ${this.#limits.maxTagLength} characters`,

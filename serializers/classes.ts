@@ -7,10 +7,12 @@
  * @module
  */
 import {
+  javaScriptClassOf,
   PYRO_ERROR_CLASSES,
   pythonArgsMessage,
   pythonClassOf,
   RemoteError,
+  remoteJavaScriptError,
   SecurityError,
   SerializeError,
 } from "../errors.ts";
@@ -107,6 +109,8 @@ export function errorToDict(error: Error, traceback?: string[]): PyStringDict {
     ? { ...withArgs.attributes }
     : {};
   if (traceback) attributes._pyroTraceback = traceback;
+  const javaScriptClass = javaScriptClassOf(error);
+  if (javaScriptClass !== undefined) attributes[JAVASCRIPT_CLASS] = javaScriptClass;
   return {
     __class__: pythonClassOf(error),
     __exception__: true,
@@ -115,6 +119,13 @@ export function errorToDict(error: Error, traceback?: string[]): PyStringDict {
   };
 }
 
+/**
+ * The exception attribute naming the JavaScript error class an error was (see
+ * `javaScriptClassOf`), so a pyro-deno peer rebuilds it as that class; Python sets it as a
+ * harmless attribute on the builtin exception it raises.
+ */
+const JAVASCRIPT_CLASS = "_pyroJavaScriptClass";
+
 /** Rebuilds an error from Pyro5's exception class dict. */
 function errorFromDict(className: string, dict: PyStringDict): Error {
   const args = Array.isArray(dict.args) ? [...dict.args] : [];
@@ -122,6 +133,13 @@ function errorFromDict(className: string, dict: PyStringDict): Error {
   const tb = attributes._pyroTraceback;
   delete attributes._pyroTraceback;
   const remoteTraceback = Array.isArray(tb) ? tb.map(String) : typeof tb === "string" ? [tb] : [];
+  const javaScriptClass = attributes[JAVASCRIPT_CLASS];
+  if (typeof javaScriptClass === "string") {
+    delete attributes[JAVASCRIPT_CLASS];
+    const details = { pythonClass: className, args, remoteTraceback, attributes };
+    const error = remoteJavaScriptError(javaScriptClass, details);
+    if (error !== undefined) return error;
+  }
   if (className.startsWith("Pyro5.errors.")) {
     const errorClass = PYRO_ERROR_CLASSES.get(className.slice("Pyro5.errors.".length));
     if (errorClass) {

@@ -63,6 +63,17 @@ export class TestService {
     return args;
   }
 
+  /** Binds keyword arguments by the names in its source. */
+  setTarget(celsius: number, unit = "C"): string {
+    return `target set to ${celsius} ${unit}`;
+  }
+
+  /** Python's `def echoKeywords(first, **options)`. */
+  @expose({ kwargs: true })
+  echoKeywords(first: unknown, options: Record<string, unknown>): unknown[] {
+    return [first, options];
+  }
+
   half(x: number): PyFloat {
     return new PyFloat(x / 2);
   }

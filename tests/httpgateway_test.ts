@@ -328,7 +328,10 @@ Deno.test("HttpGateway finds a re-registered object at its new address", async (
 });
 
 Deno.test("HttpGateway takes a POST's JSON object body as keyword arguments", async () => {
-  await using setup = await probeSetup(exposeObject({ show: (kw: unknown) => kw }));
+  // `show` takes every keyword argument as one object (Python's **kwargs).
+  await using setup = await probeSetup(
+    exposeObject({ show: (kw: unknown) => kw }, { kwargs: ["show"] }),
+  );
   await using gateway = await startHttpGateway({
     host: "127.0.0.1",
     port: 0,

@@ -6,9 +6,11 @@
  * and the `ns` command.
  */
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert";
-import { PyroProxy } from "../client.ts";
+import { kwargs, PyroProxy } from "../client.ts";
 import { makeConfig } from "../config.ts";
-import { NamingError } from "../errors.ts";
+import { NamingError, PyroError } from "../errors.ts";
+
+type ErrorClass = new (...args: never[]) => Error;
 import { locateNS, resolve } from "../locate.ts";
 import { Daemon, exposeObject } from "../server.ts";
 import { PyroUri } from "../uri.ts";
@@ -69,21 +71,42 @@ Deno.test("NameServer register safe refuses duplicates", () => {
   strictEqual(ns.count(), 5);
 });
 
-Deno.test("NameServer accepts Python keyword arguments as a trailing dict", () => {
+Deno.test("NameServer binds keyword arguments to Python's parameter names", async () => {
+  await using daemon = new Daemon({ host: "127.0.0.1" });
   const ns = filled();
-  // what a Python call ns.register("kw", uri, safe=True, metadata={"m"}) becomes
-  ns.register("kw", URI_A, { safe: true, metadata: new Set(["m"]) });
-  throws(() => ns.register("kw", URI_A, { safe: true }), /already registered/);
-  deepStrictEqual([...(ns.lookup("kw", { return_metadata: true }) as PyTuple)][1], new Set(["m"]));
-  deepStrictEqual(Object.keys(ns.list({ prefix: "printer." })), ["printer.office", "printer.lab"]);
-  deepStrictEqual(ns.yplookup({ meta_any: ["m"], return_metadata: false }), { kw: URI_A });
-  strictEqual(ns.remove({ regex: "k." }), 1);
-  throws(() => ns.lookup("x", { bogus: 1 }), /unexpected keyword argument 'bogus'/);
-  throws(() => ns.lookup("x", { name: "y" }), /multiple values for argument 'name'/);
-  // what a remote caller can send, whatever TypeScript says
-  const loose = ns as unknown as Record<string, (...args: unknown[]) => unknown>;
-  throws(() => loose.lookup.call(ns, "a", true, 3), /takes at most 2 arguments/);
-  throws(() => loose.ping.call(ns, 1), /takes at most 0 arguments/);
+  const uri = daemon.register(ns, "Pyro.NameServer");
+  await using proxy = new PyroProxy(uri);
+  // what a Python call ns.register("kw", uri, safe=True, metadata={"m"}) sends
+  await proxy.register("kw", URI_A, kwargs({ safe: true, metadata: new Set(["m"]) }));
+  await rejects(proxy.register("kw", URI_A, kwargs({ safe: true })), /already registered/);
+  await proxy.register(kwargs({ name: "kw2", uri: URI_B }));
+  const found = await proxy.lookup("kw", kwargs({ return_metadata: true })) as PyTuple;
+  deepStrictEqual([...found][1], new Set(["m"]));
+  deepStrictEqual(Object.keys(await proxy.list(kwargs({ prefix: "printer." })) as object), [
+    "printer.office",
+    "printer.lab",
+  ]);
+  deepStrictEqual(await proxy.yplookup(kwargs({ meta_any: ["m"], return_metadata: false })), {
+    kw: URI_A,
+  });
+  strictEqual(await proxy.remove(kwargs({ regex: "kw." })), 1);
+  strictEqual(await proxy.remove(kwargs({ name: "kw" })), 1);
+  await rejects(proxy.lookup("x", kwargs({ bogus: 1 })), {
+    name: "TypeError",
+    message: "NameServer.lookup() got an unexpected keyword argument 'bogus'",
+  });
+  await rejects(proxy.lookup("x", kwargs({ name: "y" })), {
+    name: "TypeError",
+    message: "NameServer.lookup() got multiple values for argument 'name'",
+  });
+  await rejects(proxy.register(kwargs({ name: "y" })), {
+    name: "TypeError",
+    message: "NameServer.register() missing 1 required positional argument: 'uri'",
+  });
+  await rejects(proxy.ping(1, kwargs({ x: 1 })), {
+    name: "TypeError",
+    message: "NameServer.ping() takes 1 positional argument but 2 were given",
+  });
 });
 
 Deno.test("NameServer list by prefix and regex, with metadata", () => {
@@ -99,7 +122,7 @@ Deno.test("NameServer list by prefix and regex, with metadata", () => {
   const office = all["printer.office"] as PyTuple;
   ok(office instanceof PyTuple);
   deepStrictEqual([...office], [URI_A, new Set(["printer", "color"])]);
-  throws(() => ns.list("a", "b"), { name: "NamingError", message: /one thing at a time/ });
+  throws(() => ns.list("a", "b"), { name: "RangeError", message: /one thing at a time/ });
   throws(() => ns.list(null, "("), { name: "NamingError", message: /^invalid regex: missing \)/ });
   // empty strings are no filter, as in Python
   strictEqual(Object.keys(ns.list("", "")).length, 4);
@@ -118,7 +141,10 @@ Deno.test("NameServer yplookup meta_all and meta_any", () => {
   });
   deepStrictEqual(ns.yplookup(), {});
   deepStrictEqual(ns.yplookup([], []), {});
-  throws(() => ns.yplookup(["a"], ["b"]), /can't use meta_all or meta_any at the same time/);
+  throws(() => ns.yplookup(["a"], ["b"]), {
+    name: "RangeError",
+    message: "you can't use meta_all or meta_any at the same time",
+  });
   throws(() => ns.yplookup("printer"), /metadata_all should not be a str/);
   throws(() => ns.yplookup(null, "printer"), /metadata_any should not be a str/);
 });
@@ -148,39 +174,62 @@ Deno.test("NameServer remove by name, prefix and regex never removes itself", ()
   strictEqual(ns.remove(), 0);
 });
 
-Deno.test("NameServer refuses bad input with a NamingError and keeps serving", async (t) => {
+Deno.test("NameServer refuses bad input with Pyro5's error classes and keeps serving", async (t) => {
   const ns = new NameServer({ limits: { maxTags: 3, maxTagLength: 8, maxNameLength: 16 } });
-  const cases: [string, () => unknown, RegExp][] = [
-    ["name not a str", () => ns.register(42, URI_A), /^name must be a str$/],
-    ["empty name", () => ns.register("", URI_A), /must not be empty/],
-    ["long name", () => ns.register("x".repeat(17), URI_A), /name too long/],
-    ["control char", () => ns.register("a\nb", URI_A), /control characters/],
-    ["lone surrogate", () => ns.register("a\ud800", URI_A), /lone surrogate/],
-    ["uri not a str", () => ns.register("a", 5), /only URIs or strings can be registered/],
-    ["invalid uri", () => ns.register("a", "not a uri"), /^invalid uri: not a uri$/],
-    ["uri without port", () => ns.register("a", "PYRO:x@host"), /^invalid uri/],
-    ["metadata str", () => ns.register("a", URI_A, false, "abc"), /should not be a str/],
+  // Errors of the classes Pyro5 raises (TypeError, PyroError); NamingError beyond our limits.
+  const cases: [string, ErrorClass, () => unknown, RegExp][] = [
+    ["name not a str", TypeError, () => ns.register(42, URI_A), /^name must be a str$/],
+    ["empty name", NamingError, () => ns.register("", URI_A), /must not be empty/],
+    ["long name", NamingError, () => ns.register("x".repeat(17), URI_A), /name too long/],
+    ["control char", NamingError, () => ns.register("a\nb", URI_A), /control characters/],
+    ["lone surrogate", NamingError, () => ns.register("a\ud800", URI_A), /lone surrogate/],
+    [
+      "uri not a str",
+      TypeError,
+      () => ns.register("a", 5),
+      /only URIs or strings can be registered/,
+    ],
+    ["invalid uri", PyroError, () => ns.register("a", "not a uri"), /^invalid uri$/],
+    ["uri without port", PyroError, () => ns.register("a", "PYRO:x@host"), /^invalid uri/],
+    ["metadata str", TypeError, () => ns.register("a", URI_A, false, "abc"), /should not be a str/],
     [
       "metadata dict",
+      TypeError,
       () => ns.register("a", URI_A, false, new Map([[1, 2]])),
       /set, list or tuple/,
     ],
-    ["metadata number", () => ns.register("a", URI_A, false, 7), /set, list or tuple/],
-    ["tag not a str", () => ns.register("a", URI_A, false, [1]), /tags must be strings/],
-    ["too many tags", () => ns.register("a", URI_A, false, ["1", "2", "3", "4"]), /too many/],
-    ["tag too long", () => ns.register("a", URI_A, false, ["123456789"]), /tag too long/],
-    ["lookup non-str", () => ns.lookup(null), /name must be a str/],
-    ["prefix non-str", () => ns.list(3), /prefix must be a str/],
-    ["regex non-str", () => ns.remove(null, null, []), /regex must be a str/],
-    ["bad regex", () => ns.list(null, "a**"), /^invalid regex: multiple repeat at position 2$/],
-    ["untranslatable regex", () => ns.list(null, "(?>a)"), /cannot be translated/],
-    ["long regex", () => ns.list(null, "a".repeat(2000)), /longer than/],
+    ["metadata number", TypeError, () => ns.register("a", URI_A, false, 7), /set, list or tuple/],
+    ["tag not a str", TypeError, () => ns.register("a", URI_A, false, [1]), /tags must be strings/],
+    [
+      "too many tags",
+      NamingError,
+      () => ns.register("a", URI_A, false, ["1", "2", "3", "4"]),
+      /too many/,
+    ],
+    [
+      "tag too long",
+      NamingError,
+      () => ns.register("a", URI_A, false, ["123456789"]),
+      /tag too long/,
+    ],
+    ["lookup non-str", TypeError, () => ns.lookup(null), /name must be a str/],
+    ["prefix non-str", TypeError, () => ns.list(3), /prefix must be a str/],
+    ["regex non-str", TypeError, () => ns.remove(null, null, []), /regex must be a str/],
+    [
+      "bad regex",
+      NamingError,
+      () => ns.list(null, "a**"),
+      /^invalid regex: multiple repeat at position 2$/,
+    ],
+    ["untranslatable regex", NamingError, () => ns.list(null, "(?>a)"), /cannot be translated/],
+    ["long regex", NamingError, () => ns.list(null, "a".repeat(2000)), /longer than/],
   ];
-  for (const [name, call, message] of cases) {
-    await t.step(
-      name,
-      () => throws(call, (e: unknown) => e instanceof NamingError && message.test(e.message)),
-    );
+  for (const [name, errorClass, call, message] of cases) {
+    await t.step(name, () =>
+      throws(call, (e: unknown) => {
+        strictEqual((e as Error).constructor, errorClass);
+        return message.test((e as Error).message);
+      }));
   }
   strictEqual(ns.count(), 0);
   ns.register("fine", URI_A, false, ["1", "2", "3"]);
@@ -473,31 +522,64 @@ Deno.test("startNameServer NAT, Unix socket and options", async (t) => {
   });
 });
 
-Deno.test("A remote caller with bad input gets a NamingError; the name server keeps serving", async (t) => {
+Deno.test("A remote caller with bad input gets Pyro5's error classes; the name server keeps serving", async (t) => {
   await using server = await startNameServer({ host: "127.0.0.1", port: 0 });
   for (const serializer of ["serpent", "json", "marshal", "msgpack"] as const) {
     await t.step(serializer, async () => {
       await using ns = new PyroProxy(server.uri, { serializer });
-      const cases: [string, () => Promise<unknown>, RegExp][] = [
-        ["empty name", () => ns.register("", URI_A), /name must not be empty/],
-        ["control characters", () => ns.register("a\u0000b", URI_A), /control characters/],
-        ["name not a str", () => ns.register(12, URI_A), /name must be a str/],
-        ["invalid uri", () => ns.register("x", "nope"), /invalid uri: nope/],
-        ["uri not a str", () => ns.register("x", [1]), /only URIs or strings/],
-        ["invalid regex", () => ns.list(null, "[z-a]"), /invalid regex: bad character range z-a/],
-        ["metadata str", () => ns.set_metadata("Pyro.NameServer", "abc"), /should not be a str/],
-        ["metadata numbers", () => ns.register("x", URI_A, false, [1, 2]), /tags must be strings/],
+      // Pyro5's classes for what Pyro5 refuses too; NamingError beyond our limits.
+      const cases: [string, ErrorClass, () => Promise<unknown>, RegExp][] = [
+        ["empty name", NamingError, () => ns.register("", URI_A), /name must not be empty/],
+        [
+          "control characters",
+          NamingError,
+          () => ns.register("a\u0000b", URI_A),
+          /control characters/,
+        ],
+        ["name not a str", TypeError, () => ns.register(12, URI_A), /name must be a str/],
+        ["invalid uri", PyroError, () => ns.register("x", "nope"), /^invalid uri$/],
+        ["uri not a str", TypeError, () => ns.register("x", [1]), /only URIs or strings/],
+        [
+          "invalid regex",
+          NamingError,
+          () => ns.list(null, "[z-a]"),
+          /invalid regex: bad character range z-a/,
+        ],
+        [
+          "metadata str",
+          TypeError,
+          () => ns.set_metadata("Pyro.NameServer", "abc"),
+          /should not be a str/,
+        ],
+        [
+          "metadata numbers",
+          TypeError,
+          () => ns.register("x", URI_A, false, [1, 2]),
+          /tags must be strings/,
+        ],
         [
           "oversized metadata",
+          NamingError,
           () => ns.register("x", URI_A, false, Array.from({ length: 1001 }, (_, i) => `t${i}`)),
           /too many metadata tags/,
         ],
-        ["oversized tag", () => ns.register("x", URI_A, false, ["t".repeat(2000)]), /tag too long/],
-        ["oversized name", () => ns.register("n".repeat(2000), URI_A), /name too long/],
+        [
+          "oversized tag",
+          NamingError,
+          () => ns.register("x", URI_A, false, ["t".repeat(2000)]),
+          /tag too long/,
+        ],
+        [
+          "oversized name",
+          NamingError,
+          () => ns.register("n".repeat(2000), URI_A),
+          /name too long/,
+        ],
       ];
-      for (const [what, call, message] of cases) {
+      for (const [what, errorClass, call, message] of cases) {
         await rejects(call, (e: unknown) => {
-          ok(e instanceof NamingError, `${what}: ${e}`);
+          ok(e instanceof errorClass, `${what}: ${e}`);
+          ok(errorClass !== PyroError || e.constructor === PyroError, `${what}: ${e}`);
           ok(message.test(e.message), `${what}: ${e.message}`);
           return true;
         });

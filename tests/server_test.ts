@@ -45,6 +45,7 @@ const SERVICE_METHODS = [
   "context",
   "echo",
   "echoArgs",
+  "echoKeywords",
   "endless",
   "fail",
   "failAsync",
@@ -58,6 +59,7 @@ const SERVICE_METHODS = [
   "listValues",
   "onewayRecord",
   "onewaySlow",
+  "setTarget",
   "slow",
 ];
 
@@ -535,7 +537,7 @@ Deno.test("Daemon call context, annotations and kwargs", async () => {
   equal(currentContext(), undefined);
   assert(typeof CallContext === "function");
   const { kwargs } = await import("../client.ts");
-  deepStrictEqual(await proxy.echoArgs(1, kwargs({ sep: "," })), [1, { sep: "," }]);
+  deepStrictEqual(await proxy.echoKeywords(1, kwargs({ sep: "," })), [1, { sep: "," }]);
 });
 
 Deno.test("Daemon reports method errors to onError", async () => {

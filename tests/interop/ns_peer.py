@@ -75,6 +75,13 @@ def client(host, port, serializer, prefix):
         ns.remove(p + "x")  # Python's name server accepts any amount of metadata
         out["both_filters"] = error_of(lambda: ns.list(prefix="a", regex="b"))
         out["kwarg_typo"] = error_of(lambda: ns.lookup(p + "lab", return_meta=True))
+        out["kwarg_missing"] = error_of(lambda: ns.register(name=p + "y"))
+        out["kwarg_twice"] = error_of(lambda: ns.lookup(p + "lab", name=p + "lab"))
+        out["yp_both"] = error_of(lambda: ns.yplookup(meta_all=["a"], meta_any=["b"]))
+        ns.register(name=p + "kw", uri="PYRO:obj_kw@localhost:5004", safe=True, metadata=["kw"])
+        out["kwarg_register"] = jsonable(ns.lookup(name=p + "kw", return_metadata=True))
+        out["kwarg_list"] = jsonable(ns.list(prefix=p + "k", regex=None, return_metadata=False))
+        out["kwarg_remove"] = ns.remove(prefix=None, name=p + "kw")
         out["ping"] = ns.ping()
         out["count_before"] = ns.count()
         out["remove_name"] = ns.remove(p + "office")

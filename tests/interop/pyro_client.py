@@ -134,10 +134,37 @@ def _(p):
     expect(p.add(40, 2) == 42, "add")
     expect(p.asyncAdd(40, 2) == 42, "asyncAdd")
     expect(list(p.echoArgs(1, 2, 3)) == [1, 2, 3], p.echoArgs(1, 2, 3))
-    got = p.echoArgs(1, sep=",")
+    got = p.echoKeywords(1, sep=",")
     expect(list(got) == [1, {"sep": ","}], got)
+    expect(list(p.echoKeywords(first=0)) == [0, {}], "echoKeywords(first=0)")
     expect(p.half(4) == 2.0 and isinstance(p.half(4), float), repr(p.half(4)))
     expect(p.__dunder__() == "should be allowed (dunder)", "dunder")
+
+
+@check("keyword arguments bind to the Deno method's parameters by name")
+def _(p):
+    expect(p.setTarget(celsius=21) == "target set to 21 C", p.setTarget(celsius=21))
+    expect(p.setTarget(unit="F", celsius=70) == "target set to 70 F", "unit and celsius")
+    expect(p.setTarget(3, unit="K") == "target set to 3 K", "positional and keyword")
+    bad = [
+        (lambda: p.setTarget(celsius=1, x=2),
+         "TestService.setTarget() got an unexpected keyword argument 'x'"),
+        (lambda: p.setTarget(unit="F"),
+         "TestService.setTarget() missing 1 required positional argument: 'celsius'"),
+        (lambda: p.setTarget(1, celsius=2),
+         "TestService.setTarget() got multiple values for argument 'celsius'"),
+        (lambda: p.setTarget(1, "C", 3, unit="F"),
+         "TestService.setTarget() takes from 2 to 3 positional arguments but 4 were given"),
+        (lambda: p.echoArgs(1, sep=","),
+         "TestService.echoArgs() got an unexpected keyword argument 'sep'"),
+    ]
+    for call, message in bad:
+        try:
+            call()
+            raise AssertionError("no error: " + message)
+        except TypeError as x:
+            expect(str(x) == message, str(x))
+    expect(p.setTarget(5) == "target set to 5 C", "the connection still works")
 
 
 @check("errors with remote traceback")
@@ -237,6 +264,16 @@ def _(p):
         raise AssertionError("no error")
     except ValueError as x:
         expect(str(x) == "batch broke", str(x))
+    batch.setTarget(celsius=5)
+    batch.setTarget(unit="F")
+    batch.echo("never")
+    results = batch()
+    expect(next(results) == "target set to 5 C", "keyword arguments in a batch")
+    try:
+        next(results)
+        raise AssertionError("no error")
+    except TypeError as x:
+        expect("missing 1 required positional argument: 'celsius'" in str(x), str(x))
     batch.onewayRecord("batched")
     expect(batch(oneway=True) is None, "oneway batch")
 
