@@ -348,7 +348,9 @@ const JAVASCRIPT_ERRORS: readonly [string, ErrorClass, string][] = javaScriptErr
  */
 export function javaScriptClassOf(error: unknown): string | undefined {
   // A RemoteError proper travels as its Python class; an arrived JavaScript error as its own.
-  if (error instanceof PyroError || RemoteError.prototype.isPrototypeOf(error as object)) {
+  if (
+    error instanceof PyroError || Function.prototype[Symbol.hasInstance].call(RemoteError, error)
+  ) {
     return undefined;
   }
   return JAVASCRIPT_ERRORS.find(([, cls]) => error instanceof cls)?.[0];
