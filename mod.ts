@@ -3,7 +3,8 @@
  * and machines as if they were local, serve your own objects, and find them through a name
  * server, over Pyro5's wire protocol, so Deno and Python Pyro5 programs call each other freely.
  *
- * - Serve objects: {@linkcode Daemon}, with {@linkcode expose} and {@linkcode oneway}.
+ * - Serve objects: {@linkcode Daemon}, with {@linkcode expose} and {@linkcode oneway}; or
+ *   {@linkcode serve} them as Pyro5's `serve()` does.
  * - Call them: {@linkcode PyroProxy}; find them: {@linkcode locateNS}, {@linkcode resolve} and
  *   `PYRONAME:` / `PYROMETA:` URIs.
  * - Run a name server: {@linkcode startNameServer}; call objects over HTTP and JSON:

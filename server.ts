@@ -141,6 +141,7 @@ export {
   oneway,
 } from "./_expose.ts";
 export { formatTraceback, type TracebackOptions } from "./_traceback.ts";
+export { serve, type ServeOptions } from "./_serve.ts";
 export { CallContext, ClientConnection, currentContext, type Resource } from "./_call_context.ts";
 
 /** Object id of the daemon's own built-in object (Pyro5's `core.DAEMON_NAME`). */
@@ -266,11 +267,37 @@ export interface DaemonOptions {
    * @default {undefined}
    */
   signal?: AbortSignal;
+  /**
+   * Periodic housekeeping (Pyro5's `Daemon.housekeeping`): called every few seconds while the
+   * daemon runs, at Pyro5's housekeeper interval (POLLTIMEOUT, at most max(COMMTIMEOUT, 5)
+   * seconds; 2 when POLLTIMEOUT is 0). An async hook is not called again before it settles; an
+   * error it throws is reported with `console.error` and the daemon goes on.
+   * @default {undefined}
+   */
+  housekeeping?: (daemon: Daemon) => void | Promise<void>;
+}
+
+/** Options of {@linkcode Daemon.register}. */
+export interface RegisterOptions {
+  /**
+   * Replace a registration with the same id.
+   * @default {false}
+   */
+  force?: boolean;
+  /**
+   * Keep only a weak reference (Pyro5's `weak=True`; objects only, not classes): when the
+   * program drops the object and the garbage collector takes it, it is unregistered.
+   * @default {false}
+   */
+  weak?: boolean;
 }
 
 interface Registration {
   id: string;
-  target: object;
+  /** The object or class (for a weak registration: while it lives; see `Daemon.#live`). */
+  readonly target: object;
+  /** Registered weakly (Pyro5's `weak=True`): the daemon does not keep it alive. */
+  weak: boolean;
   info: ExposedInfo;
   /** For a registered class: how to instantiate it. */
   instancing: Instancing | null;
@@ -453,7 +480,11 @@ export class Daemon implements AsyncDisposable {
   #classes: ClassRegistry;
   #serializers: (Serializer | undefined)[] = [];
   #objects = new Map<string, Registration>();
-  #ids = new Map<object, string>();
+  #ids = new WeakMap<object, string>();
+  /** Unregisters weakly registered objects once they are collected. */
+  #collected = new FinalizationRegistry<Registration>((registration) => {
+    if (this.#objects.get(registration.id) === registration) this.#forget(registration);
+  });
   #singletons = new Map<object, object>();
   #functions = new WeakMap<AnyFunction, FunctionEntry>();
   /** The connection whose reply is being serialized (results may hold functions to register). */
@@ -468,6 +499,8 @@ export class Daemon implements AsyncDisposable {
   /** Correlation ids for requests that bring none. */
   #correlationIds = new CorrelationIds();
   #abortListener: (() => void) | null = null;
+  #housekeeper: ReturnType<typeof setInterval> | undefined;
+  #housekeepingRuns = false;
 
   /**
    * Creates the daemon and starts listening and serving.
@@ -493,14 +526,20 @@ export class Daemon implements AsyncDisposable {
     if (!(this.#maxConnections >= 1)) throw new RangeError("maxConnections must be at least 1");
     this.#timeoutMs = config.COMMTIMEOUT > 0 ? config.COMMTIMEOUT * 1000 : 0;
     const limits = this.#limits = makeLimits(options.limits);
+    // Pyro5's housekeeper interval
+    const housekeeping = Math.min(config.POLLTIMEOUT || 0, Math.max(config.COMMTIMEOUT || 0, 5)) ||
+      2;
     this.#streams = new ItemStreams({
       lifetime: config.ITER_STREAM_LIFETIME,
       linger: config.ITER_STREAM_LINGER,
       maxPerClient: limits.maxStreamsPerConnection,
       max: limits.maxStreams,
-      // Pyro5's housekeeper interval
-      interval: Math.min(config.POLLTIMEOUT || 0, Math.max(config.COMMTIMEOUT || 0, 5)) || 2,
+      interval: housekeeping,
     });
+    if (options.housekeeping) {
+      const hook = options.housekeeping;
+      this.#housekeeper = setInterval(() => this.#runHousekeeping(hook), housekeeping * 1000);
+    }
     this.#log = new PyroLogger("Pyro5.server", config);
     const log = this.#log;
     this.#connectionOptions = {
@@ -558,6 +597,7 @@ export class Daemon implements AsyncDisposable {
     this.#objects.set(DAEMON_NAME, {
       id: DAEMON_NAME,
       target: daemonObject,
+      weak: false,
       info: getExposedMembers(daemonObject),
       instancing: null,
     });
@@ -606,8 +646,11 @@ export class Daemon implements AsyncDisposable {
    *
    * @param target the object or class
    * @param objectId its id; by default `obj_` and 32 hex digits, like Pyro5
-   * @param options `force` replaces a registration with the same id
+   * @param options `force` replaces a registration with the same id; `weak` (Pyro5's
+   * `weak=True`, objects only) keeps no strong reference: once the program drops the object and
+   * the garbage collector takes it, it is unregistered, and calls get "unknown object"
    * @returns the object's URI
+   * @throws {TypeError} for a class registered weakly
    * @throws {DaemonError} when the object or the id is already registered here (unlike
    * Pyro5, an object may be registered with several daemons; outside its daemons' own replies it
    * travels as a proxy of the first one)
@@ -621,10 +664,13 @@ export class Daemon implements AsyncDisposable {
    * assert(/^obj_[0-9a-f]{32}$/.test(uri.object));
    * ```
    */
-  register(target: object, objectId?: string, options: { force?: boolean } = {}): PyroUri {
+  register(target: object, objectId?: string, options: RegisterOptions = {}): PyroUri {
     if (target === null || (typeof target !== "object" && typeof target !== "function")) {
       throw new TypeError("Can only register an object or a class");
     }
+    const isClass = typeof target === "function";
+    const weak = options.weak === true;
+    if (weak && isClass) throw new TypeError("Classes cannot be registered with weak=True");
     if (objectId !== undefined && typeof objectId !== "string") {
       throw new TypeError("objectId must be a string or undefined");
     }
@@ -638,13 +684,24 @@ export class Daemon implements AsyncDisposable {
       const old = this.#objects.get(id);
       if (old) this.#forget(old);
     }
-    const isClass = typeof target === "function";
-    const registration: Registration = {
-      id,
-      target,
-      info: getExposedMembers(target),
-      instancing: isClass ? getInstancing(target) : null,
-    };
+    const info = getExposedMembers(target);
+    const instancing = isClass ? getInstancing(target) : null;
+    let registration: Registration;
+    if (weak) {
+      const ref = new WeakRef(target);
+      registration = {
+        id,
+        get target() {
+          return ref.deref()!; // only read through #live, which checks it is there
+        },
+        weak,
+        info,
+        instancing,
+      };
+      this.#collected.register(target, registration, registration);
+    } else {
+      registration = { id, target, weak, info, instancing };
+    }
     this.#objects.set(id, registration);
     this.#ids.set(target, id);
     if (registrationOf(target) === undefined) {
@@ -676,13 +733,26 @@ export class Daemon implements AsyncDisposable {
 
   #forget(registration: Registration): void {
     if (this.#objects.get(registration.id) === registration) this.#objects.delete(registration.id);
-    this.#ids.delete(registration.target);
-    unmarkRegistered(registration.target, this);
-    const single = this.#singletons.get(registration.target);
+    if (registration.weak) this.#collected.unregister(registration);
+    const target = registration.target as object | undefined; // undefined once collected
+    if (target === undefined) return;
+    this.#ids.delete(target);
+    unmarkRegistered(target, this);
+    const single = this.#singletons.get(target);
     if (single !== undefined) {
-      this.#singletons.delete(registration.target);
+      this.#singletons.delete(target);
       disposeInstance(single);
     }
+  }
+
+  /** A registration whose object is still there (a weakly registered one may be collected). */
+  #live(id: string): Registration | undefined {
+    const registration = this.#objects.get(id);
+    if (registration?.weak && (registration.target as object | undefined) === undefined) {
+      this.#forget(registration);
+      return undefined;
+    }
+    return registration;
   }
 
   /**
@@ -747,7 +817,7 @@ export class Daemon implements AsyncDisposable {
       objectOrId = this.#functionEntry(objectOrId as AnyFunction, null).object;
     }
     const uri = this.uriFor(objectOrId, nat);
-    const registration = this.#objects.get(uri.object);
+    const registration = this.#live(uri.object);
     if (!registration) throw new DaemonError("object isn't registered in this daemon");
     return PyroProxy.fromState({
       uri,
@@ -779,7 +849,7 @@ export class Daemon implements AsyncDisposable {
    * @returns the ids
    */
   registeredIds(): string[] {
-    return [...this.#objects.keys()];
+    return [...this.#objects.keys()].filter((id) => this.#live(id) !== undefined);
   }
 
   /**
@@ -801,7 +871,7 @@ export class Daemon implements AsyncDisposable {
    * @throws {DaemonError} for an unknown object
    */
   metadataOf(objectId: string): ExposedMembers {
-    const registration = this.#objects.get(objectId);
+    const registration = this.#live(objectId);
     if (!registration) throw new DaemonError("unknown object");
     const { methods, oneway, attrs } = registration.info;
     return { methods, oneway, attrs };
@@ -817,6 +887,7 @@ export class Daemon implements AsyncDisposable {
     if (this.#closing) return this.closed;
     this.#closing = true;
     this.#log.debug("daemon closing");
+    clearInterval(this.#housekeeper);
     if (this.#abortListener) {
       this.#options.signal?.removeEventListener("abort", this.#abortListener);
       this.#abortListener = null;
@@ -826,7 +897,9 @@ export class Daemon implements AsyncDisposable {
     this.#streams.closeAll();
     // Registered objects may be registered with another daemon now; instances end.
     for (const registration of this.#objects.values()) {
-      unmarkRegistered(registration.target, this);
+      const target = registration.target as object | undefined; // a weak one may be gone
+      if (target !== undefined) unmarkRegistered(target, this);
+      if (registration.weak) this.#collected.unregister(registration);
     }
     for (const single of this.#singletons.values()) disposeInstance(single);
     this.#singletons.clear();
@@ -847,6 +920,46 @@ export class Daemon implements AsyncDisposable {
       this.#resolveClosed();
     })();
     return this.closed;
+  }
+
+  async #runHousekeeping(hook: (daemon: Daemon) => void | Promise<void>): Promise<void> {
+    if (this.#housekeepingRuns || this.#closing) return;
+    this.#housekeepingRuns = true;
+    try {
+      await hook(this);
+    } catch (error) {
+      console.error("Error in daemon housekeeping:", error);
+    } finally {
+      this.#housekeepingRuns = false;
+    }
+  }
+
+  /**
+   * Works out again what a registered object exposes (Pyro5's `resetMetadataCache`), for an
+   * object whose exposed members changed after it was registered. Proxies made from then on see
+   * the change; existing proxies keep the metadata they got. Unknown ids are ignored.
+   *
+   * @param objectOrId the registered object, class or its id
+   * @param nat unused; as in Pyro5's signature
+   * @throws {DaemonError} for an object that is not registered
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { Daemon, exposeObject } from "./server.ts";
+   * await using daemon = new Daemon({ host: "127.0.0.1" });
+   * const calc = exposeObject({ add: (a: number, b: number) => a + b }, { methods: ["add"] });
+   * daemon.register(calc, "calc");
+   * exposeObject(calc, { methods: ["add", "sub"] });
+   * Object.assign(calc, { sub: (a: number, b: number) => a - b });
+   * daemon.resetMetadataCache("calc");
+   * assert(daemon.metadataOf("calc").methods.has("sub"));
+   * ```
+   */
+  resetMetadataCache(objectOrId: object | string, nat = true): void {
+    const registration = this.#live(this.uriFor(objectOrId, nat).object);
+    if (registration === undefined) return;
+    registration.info = getExposedMembers(registration.target);
   }
 
   /** Pyro5's name for {@linkcode Daemon.close}. */
@@ -1119,7 +1232,7 @@ export class Daemon implements AsyncDisposable {
       call = flags & KEEP_SERIALIZED
         ? decodeBlobCall(message, this.#blobDecoder)
         : serializer.loadsCall(message.data);
-      const registration = this.#objects.get(call.objectId);
+      const registration = this.#live(call.objectId);
       if (registration === undefined) throw new DaemonError("unknown object");
       const percall = registration.instancing?.instanceMode === "percall";
       const target = registration.instancing
