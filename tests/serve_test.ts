@@ -10,7 +10,7 @@ import { DaemonError, NamingError } from "../errors.ts";
 import { startNameServer } from "../nameserver.ts";
 import { Daemon, expose, exposeObject, serve } from "../server.ts";
 import { repoPath } from "./_peer.ts";
-import { sleep, waitFor } from "./_support_rpc.ts";
+import { runPython, sleep, waitFor } from "./_support_rpc.ts";
 
 @expose
 class Greeter {
@@ -52,6 +52,48 @@ Deno.test("serve registers objects by name and prints what Pyro5 prints", async 
       await proxy.greet("again");
     })(),
   );
+});
+
+// What Python Pyro5's serve() prints for the same objects, for comparison.
+const PYTHON_SERVE = `
+import threading
+from Pyro5.api import Daemon, expose, serve
+
+@expose
+class Greeter:
+    def greet(self, name):
+        return "Hello, " + name
+
+daemon = Daemon(host="127.0.0.1")
+threading.Timer(1.0, daemon.shutdown).start()
+serve({Greeter(): "example.greeter", Greeter: None}, daemon=daemon, use_ns=False)
+`;
+
+Deno.test("serve prints the lines Python Pyro5's serve prints", async () => {
+  const python = await runPython(["-c", PYTHON_SERVE], 60_000);
+  equal(python.code, 0, python.stderr);
+  const controller = new AbortController();
+  const lines: string[] = [];
+  const served = serve(
+    new Map<object, string | null>([[new Greeter(), "example.greeter"], [
+      Greeter,
+      null,
+    ]]),
+    {
+      host: "127.0.0.1",
+      useNs: false,
+      signal: controller.signal,
+      print: (line) => lines.push(...line.split("\n")),
+    },
+  );
+  await waitFor(() => lines.at(-1) === "Pyro daemon running.");
+  controller.abort();
+  await served;
+  // Object representations and addresses differ; the layout is the same.
+  const shape = (text: string[]) =>
+    text.map((line) => line.replace(/<.*>/, "<repr>").replace(/@[\d.]+:\d+$/, "@host:port"))
+      .map((line) => line.replace(/obj_[0-9a-f]{32}/, "obj_id"));
+  deepStrictEqual(shape(lines), shape(python.stdout.trim().split("\n")));
 });
 
 Deno.test("serve registers names in the name server, with a given daemon", async () => {
