@@ -460,6 +460,20 @@ export function bindArguments(
   return [...slots];
 }
 
+/**
+ * Whether a call needs binding at all: it has keyword arguments, or the method takes them as
+ * one object, or is `strict`. Without, the positional arguments go as they are (the fast, usual
+ * path).
+ *
+ * @param fn the method
+ * @param keywords the keyword arguments
+ * @returns true when {@linkcode bindArguments} has work to do
+ */
+export function needsBinding(fn: unknown, keywords: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in keywords) return true;
+  return declaredFlag(fn, "kwargs") || declaredFlag(fn, "strict");
+}
+
 function declaredFlag(fn: unknown, flag: "kwargs" | "strict"): boolean {
   let source: unknown = fn;
   for (let i = 0; i < 8 && typeof source === "function"; i++) {

@@ -83,7 +83,7 @@ import {
   runInContext,
 } from "./_call_context.ts";
 import { isItemIterator, type ItemIterator, ItemStreams } from "./_item_streams.ts";
-import { bindArguments, takeSignatureOf } from "./_params.ts";
+import { bindArguments, needsBinding, takeSignatureOf } from "./_params.ts";
 import { formatTraceback } from "./_traceback.ts";
 import { PyroLogger } from "./_log.ts";
 import { PyroProxy } from "./client.ts";
@@ -349,6 +349,7 @@ function bindCall(
   args: unknown[],
   keywords: Readonly<PyStringDict>,
 ): unknown[] {
+  if (!needsBinding(method, keywords)) return args;
   const proto = Object.getPrototypeOf(target);
   const className = proto !== null && proto !== Object.prototype
     ? (target as { constructor?: { name?: unknown } }).constructor?.name
