@@ -218,7 +218,7 @@ const VALUES: Case[] = [
   {
     name: "exception builtin",
     py: "ValueError('boom')",
-    ts: () => (new RangeError("boom")),
+    ts: () => (new RemoteError("builtins.ValueError", ["boom"])),
     json:
       '{"__class__": "builtins.ValueError", "__exception__": true, "args": ["boom"], "attributes": {}}',
   },

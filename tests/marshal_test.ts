@@ -497,7 +497,7 @@ const VALUES: Case[] = [
   {
     name: "exception builtin",
     py: "ValueError('boom')",
-    ts: () => (new RangeError("boom")),
+    ts: () => (new RemoteError("builtins.ValueError", ["boom"])),
     hex:
       "7bda095f5f636c6173735f5f7a136275696c74696e732e56616c75654572726f72da0d5f5f657863657074696f6e5f5f54da0461726773a9017a04626f6f6dda0a61747472696275746573fb3030",
     literal:
@@ -506,7 +506,7 @@ const VALUES: Case[] = [
   {
     name: "exception two args",
     py: "TypeError('bad', 42)",
-    ts: () => (Object.assign(new TypeError("bad"), { args: ["bad", 42] })),
+    ts: () => (new RemoteError("builtins.TypeError", ["bad", 42])),
     hex:
       "7bda095f5f636c6173735f5f7a126275696c74696e732e547970654572726f72da0d5f5f657863657074696f6e5f5f54da0461726773a9027a03626164e92a000000da0a61747472696275746573fb3030",
     literal:
