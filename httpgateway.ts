@@ -38,8 +38,8 @@
  *
  * await using ns = await startNameServer({ host: "127.0.0.1", port: 0 });
  * await using daemon = new Daemon({ host: "127.0.0.1" });
- * // Query parameters are keyword arguments: a Deno method gets them as one object.
- * const calc = exposeObject({ add: (kw: { a: string; b: string }) => Number(kw.a) + Number(kw.b) });
+ * // Query parameters are keyword arguments, bound to the method's parameters by name.
+ * const calc = exposeObject({ add: (a: string, b: string) => Number(a) + Number(b) });
  * const uri = daemon.register(calc, "http.calc");
  * await using nsProxy = await locateNS("127.0.0.1", ns.uri.port!);
  * await nsProxy.register("http.calc", uri.toString());

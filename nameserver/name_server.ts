@@ -87,11 +87,6 @@ function truthy(value: unknown): boolean {
   return true;
 }
 
-/**
- * Binds a call's arguments to a method's Python parameters. The daemon passes Python keyword
- * arguments as one trailing plain object; none of the name server's parameters can be a dict, so
- * a trailing non-empty plain object whose keys are all parameter names is taken as keywords.
- */
 /** How many parsed URIs a name server keeps; the cache starts over when it is full. */
 const PARSED_URIS_KEPT = 4096;
 
