@@ -270,13 +270,13 @@ Deno.test("HttpGateway pools proxies per name: bounded, reused, many concurrent 
   let inFlight = 0;
   let most = 0;
   await using setup = await probeSetup(exposeObject({
-    async work(kw: { n: string }) {
+    async work(n: string) {
       const addr = currentContext()!.clientAddr as Deno.NetAddr;
       connections.add(`${addr.hostname}:${addr.port}`);
       most = Math.max(most, ++inFlight);
       await new Promise((resolve) => setTimeout(resolve, 20));
       inFlight--;
-      return Number(kw.n) * 2;
+      return Number(n) * 2;
     },
   }));
   await using gateway = await startHttpGateway({
