@@ -34,6 +34,10 @@ function errorOf(error: unknown): { error: string; message: string } {
 }
 
 const probes: Record<string, (arg?: string) => Promise<unknown>> = {
+  // The control for the no-prompt test: a plain read, which prompts without permission.
+  rawRead() {
+    return Promise.resolve({ value: Deno.env.get("PYRO_SERIALIZER") ?? null });
+  },
   // The configuration each object ends up with.
   async configs() {
     await using daemon = new Daemon({ port: 0 });

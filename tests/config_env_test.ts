@@ -173,6 +173,73 @@ Deno.test("defaultConfig: without env permission, the built-in defaults and no p
   assert.strictEqual(partial.result.serializerId, 3);
 });
 
+const hasScript = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs a command on a terminal (`script`), where Deno would prompt; stops after `until` shows. */
+async function onTerminal(
+  command: string,
+  env: Record<string, string>,
+  until: RegExp,
+  timeoutMs = 30_000,
+): Promise<string> {
+  const child = new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  try {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      text += decoder.decode(chunk, { stream: true });
+      if (until.test(text)) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already ended
+    }
+    await child.stdin.close().catch(() => {});
+    await child.stderr.cancel();
+    await child.status;
+  }
+  return text;
+}
+
+Deno.test({
+  name: "defaultConfig: on a terminal without env permission, no prompt (a read would prompt)",
+  ignore: !hasScript,
+  async fn() {
+    const env = { PYRO_SERIALIZER: "json", NO_COLOR: "1" };
+    const prompt = /requests env access/;
+    // The control: reading the variable without permission prompts on a terminal.
+    const control = await onTerminal(
+      `${Deno.execPath()} run ${repoPath("tests/_env_probe.ts")} rawRead`,
+      env,
+      prompt,
+    );
+    assert.match(control, prompt);
+    const probed = await onTerminal(
+      `${Deno.execPath()} run ${NET} ${repoPath("tests/_env_probe.ts")} proxy`,
+      env,
+      /\}\s*$/,
+    );
+    assert.doesNotMatch(probed, prompt);
+    assert.match(probed, /"serializerId":1,/);
+  },
+});
+
 Deno.test("defaultConfig: a bad PYRO_* value is a RangeError where a default is needed", async () => {
   const { result } = await probe("daemon", { PYRO_NS_PORT: "abc" });
   assert.deepStrictEqual(result, {
