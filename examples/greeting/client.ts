@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { configFromEnv, PyroProxy } from "../../mod.ts";
+import { PyroProxy } from "../../mod.ts";
 
 if (import.meta.main) {
   const [uri, name = "stranger"] = Deno.args;
@@ -18,6 +18,6 @@ if (import.meta.main) {
     console.error("usage: client.ts URI [NAME]");
     Deno.exit(2);
   }
-  await using greeting = new PyroProxy(uri, { config: configFromEnv() });
+  await using greeting = new PyroProxy(uri);
   console.log(await greeting.get_fortune(name));
 }

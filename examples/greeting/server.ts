@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { configFromEnv, Daemon, expose, locateNS } from "../../mod.ts";
+import { Daemon, expose, locateNS } from "../../mod.ts";
 
 /** The object the server offers: one method, as in Pyro5's greeting example. */
 @expose
@@ -33,11 +33,11 @@ if (import.meta.main) {
     args: Deno.args,
     options: { ns: { type: "boolean", default: false }, host: { type: "string" } },
   });
-  const config = configFromEnv();
-  await using daemon = new Daemon({ host: values.host ?? config.HOST, config });
+  // PYRO_HOST, PYRO_NS_HOST, ... apply as in Pyro5: the defaults come from the environment.
+  await using daemon = new Daemon({ host: values.host });
   const uri = daemon.register(new GreetingMaker(), "example.greeting");
   if (values.ns) {
-    await using ns = await locateNS(undefined, undefined, { config });
+    await using ns = await locateNS();
     await ns.register("example.greeting", uri.toString());
     console.log("registered as PYRONAME:example.greeting");
   }
