@@ -73,6 +73,20 @@ Deno.test("cli: a port in use is one line naming the address", async (t) => {
       `Error: Cannot start the name server on ${where}: address already in use`,
     );
   });
+  await t.step("httpgateway", async () => {
+    const outcome = await task("httpgateway", ["-H", "127.0.0.1", "-p", port]);
+    assertOneErrorLine(
+      outcome,
+      `Error: Cannot start the HTTP gateway on ${where}: address already in use`,
+    );
+  });
+  await t.step("messagebus", async () => {
+    const outcome = await task("messagebus", ["-n", "127.0.0.1", "-p", port, "--no-ns"]);
+    assertOneErrorLine(
+      outcome,
+      `Error: Cannot start the message bus on ${where}: address already in use`,
+    );
+  });
   await t.step("the stack trace when asked: -v, PYRO_LOGLEVEL=DEBUG", async () => {
     const verbose = await task("echoserver", ["-v", "-H", "127.0.0.1", "-p", port]);
     assert.match(verbose.stderr, /^Error: Cannot start the echo server/);
@@ -120,6 +134,8 @@ Deno.test("cli: a bad PYRO_* value is one line from every command", async (t) =>
     ["nsc", ["ping"]],
     ["echoserver", ["-H", "127.0.0.1"]],
     ["check-config", []],
+    ["httpgateway", ["-H", "127.0.0.1", "-p", "0"]],
+    ["messagebus", ["-n", "127.0.0.1", "-p", "0", "--no-ns"]],
   ];
   for (const [name, args] of cases) {
     await t.step(name, async () => {
