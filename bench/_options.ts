@@ -59,6 +59,8 @@ export interface BenchOptions {
   batchSize: number;
   /** Idle connections for the memory measurement; 0 skips it. */
   connections: number;
+  /** Subscriber counts of the message bus row; empty skips it. */
+  busSubscribers: number[];
   /** Print JSON instead of the table. */
   json: boolean;
   /** Show the usage text and stop. */
@@ -86,7 +88,9 @@ loopback, and prints a table with ratios and a PASS/MISS targets section.
   --bulk-mb N         MB (10^6 bytes) per bulk transfer (default 10)
   --batch N           calls per batch (default 100)
   --connections N     idle connections for the daemon memory figure; 0 skips (default 1000)
-  --quick             tiny smoke run: 1 repeat, 150 ms per workload, 100 connections
+  --bus-subscribers L subscriber counts of the message bus row (default 1,10); 0 skips it
+  --quick             tiny smoke run: 1 repeat, 150 ms per workload, 100 connections,
+                      a bus row with 2 subscribers
   --json              machine-readable JSON instead of the table
   --help              this text`;
 
@@ -137,6 +141,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     bulkBytes: 10_000_000,
     batchSize: 100,
     connections: 1000,
+    busSubscribers: [1, 10],
     json: false,
     help: false,
   };
@@ -146,6 +151,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     options.durationMs = 150;
     options.warmupMs = 50;
     options.connections = 100;
+    options.busSubscribers = [2];
   }
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
@@ -204,6 +210,13 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       case "--connections":
         options.connections = count(value(), flag, 0);
         break;
+      case "--bus-subscribers": {
+        const text = value();
+        options.busSubscribers = text === "0"
+          ? []
+          : text.split(",").map((c) => count(c.trim(), flag, 1));
+        break;
+      }
       default:
         throw new RangeError(`Unknown option: ${flag} (see --help)`);
     }

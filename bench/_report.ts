@@ -58,8 +58,40 @@ export interface RawData {
   results: Map<string, RunResult[]>;
   /** Memory of the Deno daemon, or null when skipped. */
   memory: MemoryFigures | null;
+  /** Message bus runs, one per repeat, bus, storage and subscriber count. */
+  bus?: BusRun[];
   /** Problems met (failed processes, timeouts). */
   problems: string[];
+}
+
+/** One message bus measurement (bench/bus_client.ts against one bus). */
+export interface BusRun {
+  /** Whose bus: pyro-deno's, or the Python one built as Pyro5's example (bench/py_bus.py). */
+  bus: "deno" | "py";
+  /** Its storage. */
+  storage: "memory" | "sqlite";
+  /** Subscribers, all in one client process. */
+  subscribers: number;
+  /** Acknowledged sends/s. */
+  published?: number;
+  /** Deliveries/s (messages x subscribers, first send to last delivery). */
+  delivered?: number;
+  /** What went wrong. */
+  error?: string;
+}
+
+/** The bus row's medians for one storage and subscriber count. */
+export interface BusRow {
+  /** The storage. */
+  storage: "memory" | "sqlite";
+  /** Subscribers. */
+  subscribers: number;
+  /** Medians per bus; null when it did not run or failed. */
+  py: { published: number; delivered: number } | null;
+  /** Medians per bus; null when it did not run or failed. */
+  deno: { published: number; delivered: number } | null;
+  /** Errors met. */
+  errors: string[];
 }
 
 /** The Deno daemon's memory before and with idle connections. */
@@ -122,6 +154,8 @@ export interface Summary {
   memory: MemoryFigures | null;
   /** Over TLS (msgpack), per workload, per pairing id (pp, dd). */
   tls: Partial<Record<Workload, Record<string, Cell>>>;
+  /** The message bus row: per storage and subscriber count. */
+  bus: BusRow[];
   /** The issue's targets. */
   targets: Target[];
   /** Problems met. */
@@ -187,6 +221,24 @@ export function summarize(raw: RawData): Summary {
     }
     if (Object.keys(row).length > 0) tls[workload] = row;
   }
+  const bus: BusRow[] = [];
+  for (const storage of ["memory", "sqlite"] as const) {
+    for (const subscribers of options.busSubscribers ?? []) {
+      const runs = (raw.bus ?? []).filter((r) =>
+        r.storage === storage && r.subscribers === subscribers
+      );
+      if (runs.length === 0) continue;
+      const of = (who: "py" | "deno") => {
+        const ok = runs.filter((r) => r.bus === who && r.published !== undefined);
+        return ok.length === 0 ? null : {
+          published: median(ok.map((r) => r.published!)),
+          delivered: median(ok.map((r) => r.delivered!)),
+        };
+      };
+      const errors = runs.filter((r) => r.error).map((r) => `${r.bus} bus: ${r.error}`);
+      bus.push({ storage, subscribers, py: of("py"), deno: of("deno"), errors });
+    }
+  }
   const summary: Summary = {
     meta: {
       ...raw.environment,
@@ -207,6 +259,7 @@ export function summarize(raw: RawData): Summary {
     workloads,
     memory: raw.memory,
     tls,
+    bus,
     targets: [],
     problems: raw.problems,
   };
@@ -452,6 +505,30 @@ export function formatTable(s: Summary): string {
         pad(workload, 9, true) + pad(show(row.pp), 15) + pad(show(row.dd), 16) +
           pad(pp && dd ? fmtRatio(dd / pp) : "-", 8) + pad(plain ? show(plain) : "-", 12),
       );
+    }
+  }
+  if (s.bus.length > 0) {
+    out.push("");
+    out.push(
+      "message bus: acknowledged sends of a small dict, N subscribers in one process; " +
+        "Python bus built as Pyro5's example",
+    );
+    out.push(
+      pad("storage", 8, true) + pad("subs", 5) + pad("Py sent/s", 11) + pad("Py deliv/s", 12) +
+        pad("Deno sent/s", 13) + pad("Deno deliv/s", 14) + pad("sent D/P", 10) +
+        pad("deliv D/P", 11),
+    );
+    for (const row of s.bus) {
+      const num = (x: number | undefined) => x === undefined ? "ERR" : fmtNumber(x);
+      const ratio = (d?: number, p?: number) => d && p ? fmtRatio(d / p) : "-";
+      out.push(
+        pad(row.storage, 8, true) + pad(String(row.subscribers), 5) +
+          pad(num(row.py?.published), 11) + pad(num(row.py?.delivered), 12) +
+          pad(num(row.deno?.published), 13) + pad(num(row.deno?.delivered), 14) +
+          pad(ratio(row.deno?.published, row.py?.published), 10) +
+          pad(ratio(row.deno?.delivered, row.py?.delivered), 11),
+      );
+      for (const error of row.errors) out.push(`  ${error}`);
     }
   }
   out.push("");

@@ -25,6 +25,7 @@ import {
 } from "./_options.ts";
 import { Child, type ChildSpec, hasTaskset, processMemory } from "./_procs.ts";
 import {
+  type BusRun,
   formatTable,
   type MemoryFigures,
   type RawData,
@@ -60,7 +61,13 @@ class Processes {
     return child;
   }
 
-  deno(script: string, config: unknown, role: "client" | "server", name: string): Child {
+  deno(
+    script: string,
+    config: unknown,
+    role: "client" | "server",
+    name: string,
+    extraFlags: string[] = [],
+  ): Child {
     return this.start({
       command: Deno.execPath(),
       // --allow-read: the TLS runs read their certificates
@@ -68,6 +75,7 @@ class Processes {
         "run",
         "--allow-net=127.0.0.1",
         "--allow-read",
+        ...extraFlags,
         `${BENCH_DIR}${script}`,
         JSON.stringify(config),
       ],
@@ -260,6 +268,67 @@ async function tlsRun(procs: Processes, raw: RawData, certDir: string): Promise<
   }
 }
 
+/**
+ * The message bus row: for each storage and subscriber count, a fresh bus (the Python one built
+ * as Pyro5's example, then pyro-deno's) and one bus_client.ts process against it.
+ */
+async function busRun(procs: Processes, raw: RawData, withPython: boolean): Promise<void> {
+  const { options } = raw;
+  const dir = await Deno.makeTempDir({ prefix: "pyro-bench-bus-" });
+  try {
+    for (const storage of ["memory", "sqlite"] as const) {
+      for (const subscribers of options.busSubscribers) {
+        for (const bus of withPython ? (["py", "deno"] as const) : (["deno"] as const)) {
+          progress(
+            `  ${bus === "py" ? "Python" : "Deno"} bus, ${storage}, ${subscribers} subscribers`,
+          );
+          const file = `${dir}/${bus}-${storage}-${subscribers}-${crypto.randomUUID()}.sqlite`;
+          const config = { storage, file };
+          const name = `${bus === "py" ? "Python" : "Deno"} message bus`;
+          const run: BusRun = { bus, storage, subscribers };
+          let client: Child | undefined;
+          let server: ServerInfo | undefined;
+          try {
+            server = await procs.server(
+              bus === "py"
+                ? procs.python("py_bus.py", config, "server", name)
+                : procs.deno("deno_bus.ts", config, "server", name, ["--allow-write"]),
+            );
+            client = procs.deno(
+              "bus_client.ts",
+              {
+                uri: server.uri,
+                subscribers,
+                durationMs: options.durationMs,
+                warmupMs: options.warmupMs,
+              },
+              "client",
+              "bus client",
+            );
+            const line = await client.nextJson(
+              options.durationMs + options.warmupMs + WORKLOAD_SLACK_MS,
+            );
+            if (!line) run.error = client.stderrTail.split("\n").at(-1) || "no result";
+            else if (line.error) run.error = String(line.error);
+            else {
+              run.published = Number(line.published);
+              run.delivered = Number(line.delivered);
+            }
+          } catch (error) {
+            run.error = (error as Error).message;
+          } finally {
+            await client?.stop();
+            await server?.child.stop();
+          }
+          (raw.bus ??= []).push(run);
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 async function memoryRun(procs: Processes, options: BenchOptions): Promise<MemoryFigures> {
   const connections = options.connections;
   const server = await procs.server(procs.deno(
@@ -355,6 +424,10 @@ async function main(): Promise<number> {
       await ceilingRun(procs, raw);
       await matrixRun(procs, raw);
       if (certDir) await tlsRun(procs, raw, certDir);
+      if (options.busSubscribers.length > 0) {
+        progress(`repeat ${repeat}/${options.repeats}: message bus`);
+        await busRun(procs, raw, usesPython);
+      }
     }
     if (options.connections > 0) {
       progress(`memory: ${options.connections} idle connections`);

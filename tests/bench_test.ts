@@ -105,6 +105,15 @@ Deno.test({
     }
     strictEqual(summary.targets.find((t) => /RSS/.test(t.name))!.status, "n/a"); // not 1000
 
+    deepStrictEqual(summary.bus.map((r) => `${r.storage} ${r.subscribers}`), [
+      "memory 2",
+      "sqlite 2",
+    ]);
+    for (const row of summary.bus) {
+      for (const figures of [row.py, row.deno]) {
+        assert(figures && figures.published > 0 && figures.delivered > 0, JSON.stringify(row));
+      }
+    }
     const table = formatTable(summary);
     match(table, /^ceiling \(bare Deno TCP, same pinning\): ping-pong of 40 B [\d,]+ round trips/m);
     match(table, /Py->Py +Py->Deno +Deno->Py +Deno->Deno +PD\/PP +DP\/PP +DD\/PP/);
@@ -113,6 +122,8 @@ Deno.test({
     match(table, /^small +[\d,.]+ +[\d,.]+ +[\d.]+x/m);
     match(table, /latency per call, p50 \/ p99/);
     match(table, /n\/a: json cannot carry bytes/);
+    match(table, /^message bus: acknowledged sends/m);
+    match(table, /^sqlite +2 +[\d,.]+ +[\d,.]+ +[\d,.]+ +[\d,.]+ +[\d.]+x +[\d.]+x/m);
     match(table, /^targets$/m);
     match(table, /^ {2}(PASS|MISS|n\/a) +small calls\/s json: Deno->Deno vs Py->Py/m);
     match(table, /\d+ PASS, \d+ MISS, \d+ not measured/);
