@@ -1,6 +1,7 @@
 /**
  * The commands as a user installs them: `deno install -g` of each command entry point of the
- * package (`./ns`, `./nsc`, `./echoserver`, `./check-config` in deno.json's exports) into a
+ * package (`./ns`, `./nsc`, `./echoserver`, `./check-config`, `./messagebus-server` in deno.json's
+ * exports) into a
  * temporary root, then the installed command runs. (What the package holds is checked by
  * `deno publish --dry-run` in scripts/test.sh.)
  *
@@ -18,6 +19,7 @@ const COMMANDS: [string, RegExp][] = [
   ["./nsc", /^usage: nsc /m],
   ["./echoserver", /^usage: echoserver /m],
   ["./check-config", /Pyro version|PYRO_|usage/],
+  ["./messagebus-server", /^usage: messagebus /m],
 ];
 
 Deno.test("commands: each command export installs with deno install and runs", async (t) => {
