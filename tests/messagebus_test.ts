@@ -72,7 +72,7 @@ Deno.test("MessageBus: the example's wire API over a proxy", async () => {
   await assert.rejects(bus.add_topic(42), { name: "TypeError" });
   await assert.rejects(bus.subscribe("weather-forecast", "not a proxy"), { name: "TypeError" });
   await assert.rejects(bus.subscribe_pattern("(", new PyroProxy("PYRO:x@127.0.0.1:1")), {
-    name: "ValueError",
+    name: "RangeError", // builtins.ValueError,
   });
 
   await using daemon = new Daemon({
@@ -83,7 +83,7 @@ Deno.test("MessageBus: the example's wire API over a proxy", async () => {
   daemon.register(subscriber);
   await using caller = new PyroProxy(running.uri, { callbackDaemon: daemon });
   await caller.subscribe("weather-forecast", subscriber);
-  await assert.rejects(caller.remove_topic("weather-forecast"), { name: "ValueError" });
+  await assert.rejects(caller.remove_topic("weather-forecast"), { name: "RangeError" });
   for (let i = 0; i < 20; i++) await bus.send("weather-forecast", ["Amsterdam", i]);
   await bus.send_no_ack("weather-forecast", ["Amsterdam", 20]);
   await waitFor(() => subscriber.received.length === 21, 10_000);
