@@ -236,6 +236,7 @@ Deno.test("SqliteBusStorage: a reopened bus delivers what was not delivered, to 
       bus.add_topic("u2");
       bus.publish("u2", "pattern remembered");
       await waitFor(() => subscriber.received.length === 7, 10_000);
+      await waitFor(() => bus.stats().pending === 0, 10_000); // its answer is in, too
     } finally {
       bus.close();
     }
