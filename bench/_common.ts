@@ -56,8 +56,8 @@ export const NS_LOOKUP_NAME = "bench.lookup";
 /** What a client is told to do (the JSON argument of a client process). */
 export interface ClientConfig {
   /** `pyro` runs Pyro workloads, `pingpong`/`bulk` the bare TCP ceilings, `idle` holds connections. */
-  mode: "pyro" | "pingpong" | "bulk" | "idle";
-  /** The daemon's service URI (mode `pyro`, `idle`). */
+  mode: "pyro" | "pingpong" | "bulk" | "idle" | "http";
+  /** The daemon's service URI (mode `pyro`, `idle`); the gateway's `/pyro/` URL (mode `http`). */
   uri?: string;
   /** Name server host and port (workload `ns`). */
   nsHost?: string;
@@ -83,6 +83,8 @@ export interface ClientConfig {
   connections?: number;
   /** Folder of the test certificates: speak TLS, trusting its `ca.pem`. */
   tls?: string;
+  /** Numbers of concurrent HTTP clients, one figure each (mode `http`). */
+  clients?: number[];
 }
 
 /** One measured figure, as a client reports it (one JSON line). */

@@ -46,6 +46,11 @@ export const TLS_SERIES = "msgpack+tls";
 /** The workloads measured over TLS. */
 export const TLS_WORKLOADS: readonly Workload[] = Object.freeze(["small", "upload", "download"]);
 
+/** The series name under which HTTP gateway results are kept. */
+export const GATEWAY_SERIES = "http";
+/** The numbers of concurrent HTTP clients the gateway row is measured with. */
+export const GATEWAY_CLIENTS: readonly number[] = Object.freeze([1, 32]);
+
 /** The raw figures of a run, as bench/main.ts collects them. */
 export interface RawData {
   /** The options of the run. */
@@ -154,6 +159,11 @@ export interface Summary {
   memory: MemoryFigures | null;
   /** Over TLS (msgpack), per workload, per pairing id (pp, dd). */
   tls: Partial<Record<Workload, Record<string, Cell>>>;
+  /**
+   * HTTP gateway requests/s, per `gateway<clients>`, per side (pp: Pyro5's gateway and Python
+   * servers, dd: ours and Deno servers).
+   */
+  gateway: Record<string, Record<string, Cell>>;
   /** The message bus row: per storage and subscriber count. */
   bus: BusRow[];
   /** The issue's targets. */
@@ -239,6 +249,15 @@ export function summarize(raw: RawData): Summary {
       bus.push({ storage, subscribers, py: of("py"), deno: of("deno"), errors });
     }
   }
+  const gateway: Summary["gateway"] = {};
+  for (const clients of GATEWAY_CLIENTS) {
+    const row: Record<string, Cell> = {};
+    for (const id of ["pp", "dd"]) {
+      const runs = raw.results.get(resultKey(`gateway${clients}`, GATEWAY_SERIES, id));
+      if (runs) row[id] = cellOf(runs);
+    }
+    if (Object.keys(row).length > 0) gateway[`gateway${clients}`] = row;
+  }
   const summary: Summary = {
     meta: {
       ...raw.environment,
@@ -259,6 +278,7 @@ export function summarize(raw: RawData): Summary {
     workloads,
     memory: raw.memory,
     tls,
+    gateway,
     bus,
     targets: [],
     problems: raw.problems,
@@ -351,6 +371,15 @@ export function evaluateTargets(s: Summary): Target[] {
       rateOf(s, "ns", ser, "dd"),
       rateOf(s, "ns", ser, "pp"),
       3,
+    );
+  }
+  for (const clients of GATEWAY_CLIENTS) {
+    const row = s.gateway[`gateway${clients}`];
+    ratioTarget(
+      `HTTP gateway requests/s, ${clients} client${clients === 1 ? "" : "s"}: ours vs Pyro5's`,
+      row?.dd?.rate ?? null,
+      row?.pp?.rate ?? null,
+      5,
     );
   }
   const memory = s.memory;
@@ -529,6 +558,29 @@ export function formatTable(s: Summary): string {
           pad(ratio(row.deno?.delivered, row.py?.delivered), 11),
       );
       for (const error of row.errors) out.push(`  ${error}`);
+    }
+  }
+  const gatewayRows = Object.entries(s.gateway);
+  if (gatewayRows.length > 0) {
+    out.push("");
+    out.push(
+      "HTTP gateway, requests/s (GET /pyro/http.bench/http_echo?message=hello; each gateway with " +
+        "its own name server and daemon, the same Deno HTTP client)",
+    );
+    out.push(
+      pad("", 11, true) + pad("Pyro5 gateway", 15) + pad("pyro-deno gateway", 19) +
+        pad("ours/Pyro5", 12),
+    );
+    for (const [key, row] of gatewayRows) {
+      const show = (c: Cell | undefined) =>
+        c?.rate != null ? fmtNumber(c.rate) : c?.na ? "n/a" : "ERR";
+      const clients = Number(key.slice("gateway".length));
+      const pp = row.pp?.rate ?? null;
+      const dd = row.dd?.rate ?? null;
+      out.push(
+        pad(`${clients} client${clients === 1 ? "" : "s"}`, 11, true) + pad(show(row.pp), 15) +
+          pad(show(row.dd), 19) + pad(pp && dd ? fmtRatio(dd / pp) : "-", 12),
+      );
     }
   }
   out.push("");

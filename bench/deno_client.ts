@@ -252,6 +252,37 @@ async function bulkCopy(config: ClientConfig): Promise<RunResult> {
   return { workload: "bulk", ops: r.ops, seconds: r.seconds, rate: r.ops / MB / r.seconds };
 }
 
+/**
+ * Requests/s through an HTTP gateway (`GET .../http.bench/http_echo?message=hello`) with
+ * `clients` concurrent clients, each sending its next request when its answer has arrived.
+ * Every answer is checked; one wrong answer fails the figure.
+ */
+async function httpLoad(config: ClientConfig, clients: number): Promise<RunResult> {
+  const url = `${config.uri}http.bench/http_echo?message=hello`;
+  const once = async () => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    const text = await response.text();
+    if (response.status !== 200 || text !== '"hello"') {
+      throw new Error(`the gateway answered ${response.status}: ${text.slice(0, 200)}`);
+    }
+  };
+  const run = async (ms: number) => {
+    let ops = 0;
+    const start = performance.now();
+    const end = start + ms;
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        await once();
+        ops++;
+      }
+    }));
+    return { ops, seconds: (performance.now() - start) / 1000 };
+  };
+  await run(config.warmupMs);
+  const r = await run(config.durationMs);
+  return { workload: `gateway${clients}`, ops: r.ops, seconds: r.seconds, rate: r.ops / r.seconds };
+}
+
 async function holdIdle(config: ClientConfig): Promise<void> {
   const proxies: PyroProxy[] = [];
   try {
@@ -274,7 +305,16 @@ async function main(): Promise<void> {
   if (config.mode === "pingpong") emit(await pingPong(config));
   else if (config.mode === "bulk") emit(await bulkCopy(config));
   else if (config.mode === "idle") await holdIdle(config);
-  else {
+  else if (config.mode === "http") {
+    for (const clients of config.clients ?? [1]) {
+      try {
+        emit(await httpLoad(config, clients));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        emit({ workload: `gateway${clients}`, error: message });
+      }
+    }
+  } else {
     for (const workload of config.workloads ?? []) {
       const na = notApplicable(workload, config.serializer!, "deno");
       if (na !== null) {

@@ -4,6 +4,8 @@
  * - `{"mode":"daemon"}`: a {@linkcode Daemon} serving {@linkcode BenchService} as
  *   `bench.service`;
  * - `{"mode":"ns"}`: a name server (memory storage, no broadcast) holding `bench.lookup`;
+ * - `{"mode":"gateway"}`: the HTTP gateway in front of a name server and a daemon serving
+ *   {@linkcode BenchService} as `http.bench`; the printed `uri` is the gateway's `/pyro/` URL;
  * - `{"mode":"ceiling"}`: a bare TCP server for the ceilings: a connection whose first byte is
  *   `P` echoes 40-byte messages; one whose first byte is `B` counts the bytes it receives until
  *   the end of the stream and answers with the count (8 bytes, big-endian).
@@ -13,8 +15,9 @@
  *
  * @module
  */
-import { Daemon, expose, oneway } from "../server.ts";
+import { Daemon, expose, isKeywordArguments, oneway } from "../server.ts";
 import { startNameServer } from "../nameserver.ts";
+import { startHttpGateway } from "../httpgateway.ts";
 import {
   emit,
   NS_LOOKUP_NAME,
@@ -33,6 +36,11 @@ export class BenchService {
   /** Returns its argument (workloads small, connect, batch). */
   echo(value: unknown): unknown {
     return value;
+  }
+
+  /** Returns the `message` keyword argument (the gateway row: query parameters are keywords). */
+  http_echo(arg: unknown): unknown {
+    return isKeywordArguments(arg) ? (arg as { message?: unknown }).message : arg;
   }
 
   /** Counts a oneway call (workload oneway). */
@@ -74,7 +82,7 @@ export class BenchService {
 }
 
 interface ServerConfig {
-  mode: "daemon" | "ns" | "ceiling";
+  mode: "daemon" | "ns" | "ceiling" | "gateway";
   /** Most connections the daemon serves at once (the memory test needs more than 80). */
   maxConnections?: number;
   /** Folder of the test certificates: serve TLS with its `server.pem` (mode `daemon`). */
@@ -135,6 +143,23 @@ async function main(): Promise<void> {
     emit({ host: uri.host, port: uri.port, uri: uri.toString(), pid: Deno.pid });
     await stop;
     await daemon.close();
+  } else if (config.mode === "gateway") {
+    const server = await startNameServer({ host: "127.0.0.1", port: 0, enableBroadcast: false });
+    const daemon = new Daemon({ host: "127.0.0.1", port: 0 });
+    const uri = daemon.register(new BenchService(), SERVICE_ID);
+    server.nameserver.register("http.bench", uri.toString());
+    const gateway = await startHttpGateway({
+      host: "127.0.0.1",
+      port: 0,
+      nsHost: "127.0.0.1",
+      nsPort: server.uri.port!,
+      log: () => {},
+    });
+    emit({ host: "127.0.0.1", port: gateway.addr.port, uri: gateway.url, pid: Deno.pid });
+    await stop;
+    await gateway.close();
+    await daemon.close();
+    await server.close();
   } else if (config.mode === "ns") {
     const server = await startNameServer({ host: "127.0.0.1", port: 0, enableBroadcast: false });
     server.nameserver.register(NS_LOOKUP_NAME, `PYRO:${SERVICE_ID}@127.0.0.1:9999`);

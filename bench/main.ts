@@ -27,6 +27,8 @@ import { Child, type ChildSpec, hasTaskset, processMemory } from "./_procs.ts";
 import {
   type BusRun,
   formatTable,
+  GATEWAY_CLIENTS,
+  GATEWAY_SERIES,
   type MemoryFigures,
   type RawData,
   resultKey,
@@ -329,6 +331,59 @@ async function busRun(procs: Processes, raw: RawData, withPython: boolean): Prom
   }
 }
 
+/**
+ * The HTTP gateway row: requests/s with 1 and 32 concurrent clients (one Deno client process),
+ * Pyro5's gateway in front of Python servers against ours in front of Deno servers.
+ */
+async function gatewayRun(procs: Processes, raw: RawData): Promise<void> {
+  const { options } = raw;
+  for (const pairing of PAIRINGS.filter((p) => p.id === "pp" || p.id === "dd")) {
+    const side = pairing.server === "py" ? "Pyro5's" : "pyro-deno's";
+    progress(`  ${side} HTTP gateway`);
+    const config = { mode: "gateway" };
+    const gateway = await procs.server(
+      pairing.server === "py"
+        ? procs.python("py_server.py", config, "server", "Pyro5 HTTP gateway")
+        : procs.deno("deno_server.ts", config, "server", "pyro-deno HTTP gateway"),
+    );
+    const client = procs.deno(
+      "deno_client.ts",
+      {
+        mode: "http",
+        uri: gateway.uri!,
+        clients: [...GATEWAY_CLIENTS],
+        durationMs: options.durationMs,
+        warmupMs: options.warmupMs,
+      } satisfies ClientConfig,
+      "client",
+      `${side} HTTP gateway client`,
+    );
+    const pending = new Set(GATEWAY_CLIENTS.map((c) => `gateway${c}`));
+    const store = (result: RunResult) => {
+      const key = resultKey(result.workload, GATEWAY_SERIES, pairing.id);
+      raw.results.set(key, [...raw.results.get(key) ?? [], result]);
+      pending.delete(result.workload);
+    };
+    try {
+      while (pending.size > 0) {
+        const line = await client.nextJson(
+          options.durationMs + options.warmupMs + WORKLOAD_SLACK_MS,
+        ) as RunResult | null;
+        if (line === null) break;
+        store(line);
+      }
+    } catch (error) {
+      raw.problems.push(`${side} HTTP gateway: ${(error as Error).message}`);
+    } finally {
+      await client.stop();
+      await gateway.child.stop();
+    }
+    for (const workload of pending) {
+      store({ workload, error: client.stderrTail.split("\n").at(-1) || "the client ended early" });
+    }
+  }
+}
+
 async function memoryRun(procs: Processes, options: BenchOptions): Promise<MemoryFigures> {
   const connections = options.connections;
   const server = await procs.server(procs.deno(
@@ -424,6 +479,7 @@ async function main(): Promise<number> {
       await ceilingRun(procs, raw);
       await matrixRun(procs, raw);
       if (certDir) await tlsRun(procs, raw, certDir);
+      if (certDir) await gatewayRun(procs, raw);
       if (options.busSubscribers.length > 0) {
         progress(`repeat ${repeat}/${options.repeats}: message bus`);
         await busRun(procs, raw, usesPython);

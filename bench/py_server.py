@@ -3,7 +3,10 @@ A Python Pyro5 server process of the benchmark (started by bench/main.ts, one JS
 
 - {"mode": "daemon"}: a Pyro5 Daemon (default thread server) serving BenchService as
   "bench.service" (the same object as bench/deno_server.ts);
-- {"mode": "ns"}: a Pyro5 name server (memory storage, no broadcast) holding "bench.lookup".
+- {"mode": "ns"}: a Pyro5 name server (memory storage, no broadcast) holding "bench.lookup";
+- {"mode": "gateway"}: Pyro5's HTTP gateway (its WSGI app on wsgiref, as pyro5-httpgateway runs
+  it) in front of a name server and a daemon serving BenchService as "http.bench"; the printed
+  "uri" is the gateway's http://127.0.0.1:PORT/pyro/.
 
 Listens on 127.0.0.1 (port 0), prints one JSON line {"host", "port", "uri", "pid"}, and serves
 until its stdin is closed. Needs PYTHONPATH of the Pyro5 peer (scripts/install_peer.sh).
@@ -37,6 +40,9 @@ class BenchService:
     def echo(self, value):
         return value
 
+    def http_echo(self, message):
+        return message
+
     @oneway
     def ping(self):
         with self._lock:
@@ -66,8 +72,35 @@ class BenchService:
             yield i
 
 
+def serve_gateway():
+    from wsgiref.simple_server import make_server
+    from Pyro5.utils import httpgateway
+    ns_uri, ns_daemon, _ = nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
+    threading.Thread(target=ns_daemon.requestLoop, daemon=True).start()
+    daemon = Daemon(host="127.0.0.1", port=0)
+    uri = daemon.register(BenchService(), SERVICE_ID)
+    ns_daemon.nameserver.register("http.bench", str(uri))
+    threading.Thread(target=daemon.requestLoop, daemon=True).start()
+    Pyro5.config.NS_HOST = "127.0.0.1"
+    Pyro5.config.NS_PORT = ns_uri.port
+    # What pyro5-httpgateway's main() sets up, with its defaults.
+    httpgateway.pyro_app.ns_regex = r"http\."
+    httpgateway.pyro_app.cors = "*"
+    httpgateway.pyro_app.gateway_key = b""
+    server = make_server("127.0.0.1", 0, httpgateway.pyro_app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.socket.getsockname()[:2]
+    print(json.dumps({"host": host, "port": port, "uri": "http://%s:%d/pyro/" % (host, port),
+                      "pid": os.getpid()}), flush=True)
+    while sys.stdin.buffer.read(256):
+        pass
+    os._exit(0)
+
+
 def main():
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {"mode": "daemon"}
+    if config["mode"] == "gateway":
+        serve_gateway()
     if config["mode"] == "ns":
         uri, daemon, _ = nameserver.start_ns(host="127.0.0.1", port=0, enableBroadcast=False)
         daemon.nameserver.register(NS_LOOKUP_NAME, "PYRO:%s@127.0.0.1:9999" % SERVICE_ID)
