@@ -104,6 +104,14 @@ Deno.test({
       if (/serpent|msgpack/.test(target.name)) strictEqual(target.status, "n/a", target.name);
     }
     strictEqual(summary.targets.find((t) => /RSS/.test(t.name))!.status, "n/a"); // not 1000
+    deepStrictEqual(Object.keys(summary.gateway), ["gateway1", "gateway32"]);
+    for (const [clients, row] of Object.entries(summary.gateway)) {
+      for (const id of ["pp", "dd"]) {
+        const cell = row[id];
+        assert(cell?.rate != null && cell.rate > 0, `${clients} ${id}: ${JSON.stringify(cell)}`);
+      }
+    }
+    assert(names.some((n) => n.startsWith("HTTP gateway requests/s, 32 clients: ours vs Pyro5's")));
 
     deepStrictEqual(summary.bus.map((r) => `${r.storage} ${r.subscribers}`), [
       "memory 2",
@@ -127,6 +135,8 @@ Deno.test({
     match(table, /^targets$/m);
     match(table, /^ {2}(PASS|MISS|n\/a) +small calls\/s json: Deno->Deno vs Py->Py/m);
     match(table, /\d+ PASS, \d+ MISS, \d+ not measured/);
+    match(table, /^HTTP gateway, requests\/s /m);
+    match(table, /^32 clients +[\d,.]+ +[\d,.]+ +[\d.]+x$/m);
     match(table, /Deno daemon memory: RSS [\d.]+ MiB idle, [\d.]+ MiB with 50 of 50/);
   },
 });
