@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Daemon, expose, isKeywordArguments, oneway } from "../server.ts";
+import { Daemon, expose, oneway } from "../server.ts";
 import { startNameServer } from "../nameserver.ts";
 import { startHttpGateway } from "../httpgateway.ts";
 import {
@@ -38,9 +38,9 @@ export class BenchService {
     return value;
   }
 
-  /** Returns the `message` keyword argument (the gateway row: query parameters are keywords). */
-  http_echo(arg: unknown): unknown {
-    return isKeywordArguments(arg) ? (arg as { message?: unknown }).message : arg;
+  /** Returns its argument; the gateway row calls it with the keyword argument `message`. */
+  http_echo(message: unknown): unknown {
+    return message;
   }
 
   /** Counts a oneway call (workload oneway). */
