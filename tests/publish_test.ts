@@ -20,6 +20,7 @@ const COMMANDS: [string, RegExp][] = [
   ["./echoserver", /^usage: echoserver /m],
   ["./check-config", /Pyro version|PYRO_|usage/],
   ["./messagebus-server", /^usage: messagebus /m],
+  ["./httpgateway-server", /^usage: httpgateway /m],
 ];
 
 Deno.test("commands: each command export installs with deno install and runs", async (t) => {
