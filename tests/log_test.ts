@@ -217,7 +217,7 @@ Deno.test("PyroLogger: LOGWIRE logs each message as Pyro5's log_wiredata, field 
   // Our own proxy's messages are logged too.
   assert.match(
     ours,
-    /,Pyro5\.client,DEBUG\] proxy wiredata sending: msgtype=4 .*\ndata=b"PYRO.*from deno/,
+    /,Pyro5\.client,DEBUG\] proxy wiredata sending: msgtype=4 .*\ndata=b["']PYRO.*from deno/,
   );
   assert.match(
     ours,
@@ -247,7 +247,7 @@ Deno.test("PyroLogger: LOGWIRE logs each message as Pyro5's log_wiredata, field 
     ourSent.slice(0, 2).map((e) => payloadOf(e[2])),
     pyReceived.slice(0, 2).map((e) => e[2]),
   );
-  assert.match(ourSent[0][2], /^b"PYRO\\x01\\xf6\\x05/);
+  assert.match(ourSent[0][2], /^b["']PYRO\\x01\\xf6\\x05/);
   assert.match(
     ours,
     /\] daemon wiredata received: msgtype=1 flags=0x0 ser=1 seq=0 num_annotations=\d+ corr_id=[0-9a-f-]{36}\ndata=b/,
